@@ -39,6 +39,7 @@ __all__ = [
     "pytest_unconfigure",
     "tzurot_conn",
     "tzurot_db",
+    "tzurot_empty_db",
     "tzurot_pool",
     "tzurot_server",
     "tzurot_vectors",
@@ -250,6 +251,17 @@ def tzurot_db(request: pytest.FixtureRequest, tzurot_server: RunningServer) -> I
     """DSN of a fresh database cloned from the migrated template; dropped after the test."""
     run = _shared_run(request.config)
     name = _or_error(run.clone, request.node.name)
+    try:
+        yield run.janitor().dsn(name)
+    finally:
+        run.release(name)
+
+
+@pytest.fixture
+def tzurot_empty_db(request: pytest.FixtureRequest, tzurot_server: RunningServer) -> Iterator[str]:
+    """DSN of a fresh empty database (no migrations, no extensions); dropped after the test."""
+    run = _shared_run(request.config)
+    name = _or_error(run.empty, request.node.name)
     try:
         yield run.janitor().dsn(name)
     finally:
