@@ -14,7 +14,8 @@ from psycopg import conninfo
 from pytest_tzurot.errors import ConfigError
 
 _URI_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@?#]*:)(?P<pw>[^@/?#]*)(?=@)", re.I)
-_KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\S+)", re.I)
+# key/value `password=...`, but not `?password=` / `&password=` in a URI query (masked below)
+_KV_PASSWORD = re.compile(r"(?P<head>(?<![\w?&])password\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\S+)", re.I)
 _QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)(?P<pw>[^&#]*)", re.I)
 
 
