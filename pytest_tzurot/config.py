@@ -270,7 +270,9 @@ def _pool(r: _Reader, raw: Any) -> PoolSettings | None:
             services.append(PoolService(name=str(name), size=r.integer(spec, key, minimum=1)))
     for service in services:
         if service.min_size > service.size:
-            raise r.fail(f"pool.services.{service.name}.min_size", f"at most size ({service.size})", service.min_size)
+            raise r.fail(
+                f"pool.services.{service.name}.min_size", f"at most size ({service.size})", service.min_size
+            )
     return PoolSettings(
         max_connections=r.integer(data["max_connections"], "pool.max_connections", minimum=1),
         reserved=r.integer(data.get("reserved", 0), "pool.reserved", minimum=0),

@@ -67,7 +67,8 @@ class Janitor:
                 ) from None
             conn.execute(
                 sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                    sql.Identifier(name), sql.Literal(f"throwaway database of pytest-tzurot run {self.run_id}")
+                    sql.Identifier(name),
+                    sql.Literal(f"throwaway database of pytest-tzurot run {self.run_id}"),
                 )
             )
         return name

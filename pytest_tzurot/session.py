@@ -143,7 +143,9 @@ class SharedRun:
     def clone(self, label: str = "test") -> str:
         """A new database cloned from the template; its name is unique in the run."""
         template = self.template()
-        return self.janitor().create(self._next_suffix(label), template=template, strategy=self.clone_strategy)
+        return self.janitor().create(
+            self._next_suffix(label), template=template, strategy=self.clone_strategy
+        )
 
     def empty(self, label: str = "empty") -> str:
         """A new empty database of this run."""

