@@ -1,67 +1,315 @@
-"""Apply pending migrations (minimal version: one transaction per migration).
+"""Apply pending migrations, Prisma-compatible, exactly once under concurrency.
 
-The full Prisma-compatible runner (lock timeout, non-transactional
-migrations, failure records, resolve) replaces this module's internals while
-keeping `deploy(dsn, directory, history_table=...)`.
+`deploy()` reads every file first (a bad one stops it before anything runs),
+then, holding Prisma's advisory lock, applies the pending migrations in name
+order:
+
+- a transactional migration runs in one transaction together with its history
+  row and its fingerprint, so a crash or an error leaves no trace of it;
+- a migration holding a statement that cannot run in a transaction (or whose
+  first line is `-- tzurot: no-transaction`) runs statement by statement: its
+  row is written first, `applied_steps_count` follows each statement, and a
+  failure leaves the row failed (finished_at NULL, logs = the error), which
+  blocks later deploys until `resolve`.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 from psycopg import sql
 
+from pytest_tzurot import dsn as dsn_mod
 from pytest_tzurot.config import DEFAULT_HISTORY_TABLE
 from pytest_tzurot.connect import connect
-from pytest_tzurot.errors import MigrationError
-from pytest_tzurot.migrations.discovery import discover
+from pytest_tzurot.errors import MigrationError, ServerError
+from pytest_tzurot.migrations import fingerprints, history
+from pytest_tzurot.migrations.discovery import Migration, discover
+from pytest_tzurot.migrations.lock import PRISMA_LOCK_KEY, migration_lock
+from pytest_tzurot.migrations.status import DRIFTED, MISSING, compare
+from pytest_tzurot.migrations.transactions import (
+    TRANSACTION_ABORT,
+    is_transaction_control,
+    leading_words,
+    non_transactional,
+)
+from pytest_tzurot.sql.split import Statement
 
-PRISMA_LOCK_KEY = 72707369
+APPLICATION_NAME = "tzurot migrate"
+__all__ = ["PRISMA_LOCK_KEY", "AppliedMigration", "DeployResult", "PlannedMigration", "deploy"]
 
 
-def deploy(dsn: str, directory: str | Path, *, history_table: str = DEFAULT_HISTORY_TABLE) -> list[str]:
-    """Apply every pending migration in order; return the names applied."""
+@dataclass(frozen=True)
+class PlannedMigration:
+    """A pending migration and how it will run."""
+
+    name: str
+    path: Path
+    transactional: bool
+    statements: int
+    reason: str | None = None  # why it runs outside a transaction
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    """A migration this deploy applied, and how long it took (seconds)."""
+
+    name: str
+    path: Path
+    transactional: bool
+    statements: int
+    duration: float
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """What a deploy did: `applied` in order; `planned` is what it set out to apply (the
+    plan itself for a dry run); `warnings` name drifted or missing applied migrations."""
+
+    applied: tuple[AppliedMigration, ...] = ()
+    planned: tuple[PlannedMigration, ...] = ()
+    warnings: tuple[str, ...] = ()
+    dry_run: bool = False
+    already_applied: int = 0
+    remaining: tuple[str, ...] = field(default=())  # pending after a `target`
+
+    @property
+    def applied_names(self) -> list[str]:
+        return [m.name for m in self.applied]
+
+
+def deploy(
+    dsn: str,
+    directory: str | Path,
+    *,
+    history_table: str = DEFAULT_HISTORY_TABLE,
+    lock_timeout: float = 10.0,
+    target: str | None = None,
+    dry_run: bool = False,
+    progress: Callable[[AppliedMigration], None] | None = None,
+    application_name: str = APPLICATION_NAME,
+) -> DeployResult:
+    """Apply every pending migration in order (up to and including `target` if given).
+
+    With `dry_run`, only plan: nothing is written, not even the history table.
+    Raises ConfigError (bad DSN), ServerError (cannot connect / connection lost),
+    LockTimeout, or MigrationError (bad file, failed migration in history, SQL
+    error naming migration, file:line, statement and PostgreSQL's message).
+    """
+    dsn_mod.parse(dsn)
     migrations = discover(directory)
-    table = sql.Identifier(history_table)
-    applied_now: list[str] = []
-    with connect(dsn, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (id VARCHAR(36) PRIMARY KEY NOT NULL,"
-                " checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMPTZ,"
-                " migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMPTZ,"
-                " started_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
-                " applied_steps_count INTEGER NOT NULL DEFAULT 0)"
-            ).format(table)
-        )
-        conn.execute("SELECT pg_advisory_lock(%s)", (PRISMA_LOCK_KEY,))
+    if target is not None and target not in {m.name for m in migrations}:
+        raise MigrationError(f"target {target!r} is not a migration in {directory}; check the name")
+    with connect(dsn, autocommit=True, application_name=application_name) as conn:
         try:
-            done = {
-                row[0]
-                for row in conn.execute(
-                    sql.SQL(
-                        "SELECT migration_name FROM {} WHERE finished_at IS NOT NULL"
-                        " AND rolled_back_at IS NULL"
-                    ).format(table)
+            _watch_client(conn)
+            if dry_run:
+                return _plan(conn, migrations, history_table, target, dry_run=True)
+            with migration_lock(conn, lock_timeout):
+                history.ensure_table(conn, history_table)
+                fingerprints.ensure_table(conn, history_table)
+                plan = _plan(conn, migrations, history_table, target, dry_run=False)
+                by_name = {m.name: m for m in migrations}
+                applied: list[AppliedMigration] = []
+                for step in plan.planned:
+                    done = _apply(conn, by_name[step.name], step, history_table)
+                    applied.append(done)
+                    if progress is not None:
+                        progress(done)
+                return DeployResult(
+                    applied=tuple(applied), planned=plan.planned, warnings=plan.warnings,
+                    already_applied=plan.already_applied, remaining=plan.remaining,
                 )
-            }
-            for migration in migrations:
-                if migration.name in done:
-                    continue
+        except psycopg.OperationalError as exc:
+            raise ServerError(f"lost the connection to {dsn_mod.mask(dsn)}: {_pg_line(exc)}") from None
+        except psycopg.Error as exc:
+            raise MigrationError(f"deploy failed around the history table {history_table!r}: "
+                                 f"{_pg_line(exc)}; check the role's privileges") from None
+
+
+def _watch_client(conn: psycopg.Connection) -> None:
+    # If this process dies mid-migration, the server notices within a second instead of
+    # finishing a long statement first, rolls back and releases the lock for the next deploy.
+    if conn.info.server_version >= 140000:
+        with suppress(psycopg.Error):
+            conn.execute("SET client_connection_check_interval = 1000")
+
+
+def _plan(conn: psycopg.Connection, migrations: Sequence[Migration], history_table: str,
+          target: str | None, *, dry_run: bool) -> DeployResult:
+    rows = history.read(conn, history_table)
+    failed = [r for r in rows if r.is_failed]
+    if failed:
+        row = failed[0]
+        logs = " ".join((row.logs or "no logs recorded").split())
+        raise MigrationError(
+            f"migration {row.migration_name} failed earlier (started {row.started_at:%Y-%m-%d %H:%M:%S}, "
+            f"{row.applied_steps_count} statement(s) applied) and blocks deploys: {logs}; "
+            f"repair the database by hand, then run `tzurot migrate resolve --rolled-back "
+            f"{row.migration_name}` to apply it again, or `--applied {row.migration_name}` if it is complete"
+        )
+    applied = {r.migration_name for r in rows if r.is_applied}
+    pending = [m for m in migrations if m.name not in applied]
+    remaining: list[str] = []
+    if target is not None:
+        names = [m.name for m in migrations]
+        cut = names.index(target)
+        remaining = [m.name for m in pending if names.index(m.name) > cut]
+        pending = [m for m in pending if names.index(m.name) <= cut]
+    warnings = tuple(
+        f"migration {s.name} is applied but its file changed since (checksum drift); "
+        "run `tzurot drift check`" if s.state == DRIFTED else
+        f"migration {s.name} is applied but missing from the migrations directory"
+        for s in compare(migrations, rows) if s.state in (DRIFTED, MISSING)
+    )
+    return DeployResult(
+        planned=tuple(_planned(m) for m in pending), warnings=warnings, dry_run=dry_run,
+        already_applied=len(applied & {m.name for m in migrations}), remaining=tuple(remaining),
+    )
+
+
+def _planned(migration: Migration) -> PlannedMigration:
+    statements = migration.statements
+    if migration.no_transaction_directive:
+        return PlannedMigration(migration.name, migration.path, False, len(statements),
+                                "-- tzurot: no-transaction directive")
+    found = non_transactional(statements)
+    if found:
+        return PlannedMigration(migration.name, migration.path, False, len(statements),
+                                f"{found[0].what} at line {found[0].line}")
+    for stmt in statements:
+        words = leading_words(stmt.text, 2)
+        if words and words[0] in TRANSACTION_ABORT:
+            raise MigrationError(
+                f"{migration.path}:{stmt.line}: {words[0]} inside a migration would undo the runner's "
+                "transaction; remove it (each migration already runs in its own transaction)"
+            )
+    return PlannedMigration(migration.name, migration.path, True, len(_executable(statements)))
+
+
+def _executable(statements: Sequence[Statement]) -> list[Statement]:
+    """The statements to run inside the runner's transaction: a file's own BEGIN/COMMIT are
+    dropped (running them would end the runner's transaction early)."""
+    return [s for s in statements if not is_transaction_control(leading_words(s.text, 2))]
+
+
+def _apply(conn: psycopg.Connection, migration: Migration, step: PlannedMigration,
+           history_table: str) -> AppliedMigration:
+    started = time.perf_counter()
+    fingerprint = fingerprints.compute(migration.sql)
+    if step.transactional:
+        _apply_in_transaction(conn, migration, history_table, fingerprint)
+    else:
+        _apply_statement_by_statement(conn, migration, history_table, fingerprint)
+    return AppliedMigration(step.name, step.path, step.transactional, step.statements,
+                            time.perf_counter() - started)
+
+
+def _apply_in_transaction(conn: psycopg.Connection, migration: Migration, history_table: str,
+                          fingerprint: str | None) -> None:
+    statements = _executable(migration.statements)
+    table = history.table_identifier(history_table)
+    try:
+        with conn.transaction():
+            for stmt in statements:
                 try:
-                    with conn.transaction():
-                        conn.execute(migration.sql.encode())
-                        conn.execute(
-                            sql.SQL(
-                                "INSERT INTO {} (id, checksum, migration_name, finished_at,"
-                                " applied_steps_count) VALUES (%s, %s, %s, now(), 1)"
-                            ).format(table),
-                            (str(uuid.uuid4()), migration.checksum, migration.name),
-                        )
-                except Exception as exc:
-                    raise MigrationError(f"migration {migration.name} failed: {exc}") from None
-                applied_now.append(migration.name)
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (PRISMA_LOCK_KEY,))
-    return applied_now
+                    conn.execute(stmt.text)
+                except psycopg.OperationalError:
+                    raise
+                except psycopg.Error as exc:
+                    raise MigrationError(
+                        f"{statement_error(migration, stmt, exc)}; nothing of {migration.name} was applied: "
+                        "fix the migration and deploy again"
+                    ) from None
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (id, checksum, finished_at, migration_name, logs, started_at,"
+                    " applied_steps_count) VALUES (%s, %s, clock_timestamp(), %s, NULL, now(), %s)"
+                ).format(table),
+                (str(uuid.uuid4()), migration.checksum, migration.name, len(statements)),
+            )
+            fingerprints.record(conn, migration.name, migration.checksum, fingerprint, history_table)
+    except psycopg.OperationalError as exc:
+        raise ServerError(
+            f"lost the connection while applying {migration.name}: {_pg_line(exc)}; the server rolled it "
+            "back, deploy again"
+        ) from None
+
+
+def _apply_statement_by_statement(conn: psycopg.Connection, migration: Migration, history_table: str,
+                                  fingerprint: str | None) -> None:
+    table = history.table_identifier(history_table)
+    row_id = str(uuid.uuid4())
+    statements = migration.statements
+    # The row comes first, so a crash half-way leaves a failed row that blocks later deploys.
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {} (id, checksum, migration_name, started_at, applied_steps_count)"
+            " VALUES (%s, %s, %s, now(), 0)"
+        ).format(table),
+        (row_id, migration.checksum, migration.name),
+    )
+    update_steps = sql.SQL("UPDATE {} SET applied_steps_count = %s WHERE id = %s").format(table)
+    for done, stmt in enumerate(statements):
+        try:
+            conn.execute(stmt.text)
+        except psycopg.OperationalError as exc:
+            raise ServerError(
+                f"lost the connection while applying {migration.name} at {migration.path}:{stmt.line}: "
+                f"{_pg_line(exc)}; it stays recorded as failed after {done} of {len(statements)} "
+                f"statement(s): check the database, then `tzurot migrate resolve --rolled-back "
+                f"{migration.name}` (or --applied)"
+            ) from None
+        except psycopg.Error as exc:
+            message = statement_error(migration, stmt, exc)
+            with suppress(psycopg.Error):
+                conn.execute(
+                    sql.SQL("UPDATE {} SET logs = %s WHERE id = %s").format(table), (message, row_id)
+                )
+            raise MigrationError(
+                f"{message}; {migration.name} runs outside a transaction: {done} of {len(statements)} "
+                "statement(s) were applied and it is recorded as failed, which blocks deploys: undo or "
+                f"finish it by hand, then `tzurot migrate resolve --rolled-back {migration.name}` "
+                "(or --applied)"
+            ) from None
+        conn.execute(update_steps, (done + 1, row_id))
+    conn.execute(
+        sql.SQL("UPDATE {} SET finished_at = clock_timestamp() WHERE id = %s").format(table), (row_id,)
+    )
+    fingerprints.record(conn, migration.name, migration.checksum, fingerprint, history_table)
+
+
+def statement_error(migration: Migration, stmt: Statement, exc: psycopg.Error) -> str:
+    """`migration NAME failed at FILE:LINE: STATEMENT: PostgreSQL: MESSAGE (SQLSTATE)`, one line."""
+    line = stmt.line
+    position = exc.diag.statement_position
+    if position and position.isdigit():
+        line += stmt.text.count("\n", 0, max(0, int(position) - 1))
+    message = _pg_line(exc)
+    return (
+        f"migration {migration.name} failed at {migration.path}:{line}: {excerpt(stmt.text)}: "
+        f"PostgreSQL: {message}"
+    )
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """A statement on one line, cut to `limit` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _pg_line(exc: psycopg.Error) -> str:
+    diag = exc.diag
+    primary = diag.message_primary or (str(exc).strip().splitlines() or ["unknown error"])[0]
+    text = " ".join(primary.split())
+    if diag.sqlstate:
+        text += f" ({diag.sqlstate})"
+    if diag.message_hint:
+        text += f"; hint: {' '.join(diag.message_hint.split())}"
+    return dsn_mod.mask(text)

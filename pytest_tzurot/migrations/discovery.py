@@ -3,15 +3,33 @@
 Prisma layout: `<dir>/<timestamp>_<name>/migration.sql` (other entries such
 as `migration_lock.toml` are ignored). Flat layout: `<dir>/NNNN_name.sql`,
 named by the file stem. Ordering is by name, as Prisma orders folders.
+
+`discover()` validates every file before anything runs: a folder without
+`migration.sql`, a file that is not UTF-8 or holds no statement, duplicate or
+ambiguous names and unreadable paths are `MigrationError`s naming the path.
 """
 
 from __future__ import annotations
 
-import hashlib
+import os
+import re
+import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_tzurot.errors import MigrationError
+from pytest_tzurot.migrations.checksums import checksum
+
+if TYPE_CHECKING:
+    from pytest_tzurot.sql.split import Statement
+
+MIGRATION_FILE = "migration.sql"
+NAME_LIMIT = 255  # _prisma_migrations.migration_name is VARCHAR(255)
+# `-- tzurot: no-transaction` on the first line runs the migration statement by statement.
+_NO_TRANSACTION = re.compile(r"^\s*--\s*tzurot\s*:\s*no[-_ ]transaction\s*$", re.I)
+_FLAT_NAME = re.compile(r"^(?P<version>\d+)_")
 
 
 @dataclass(frozen=True)
@@ -25,50 +43,137 @@ class Migration:
     @property
     def checksum(self) -> str:
         """Prisma's checksum: lowercase hex SHA-256 of the file's raw bytes."""
-        return hashlib.sha256(self.content).hexdigest()
+        return checksum(self.content)
 
     @property
     def sql(self) -> str:
         """The file as text; raises MigrationError naming the file if it is not UTF-8."""
         try:
-            return self.content.decode("utf-8")
+            text = self.content.decode("utf-8")
         except UnicodeDecodeError as exc:
+            line = self.content.count(b"\n", 0, exc.start) + 1
             raise MigrationError(
-                f"{self.path}: not UTF-8 ({exc.reason} at byte {exc.start}); save it as UTF-8"
+                f"{self.path}:{line}: not UTF-8 ({exc.reason} at byte {exc.start}); "
+                "re-save the file as UTF-8"
             ) from None
+        return text[1:] if text.startswith("\ufeff") else text
+
+    @cached_property
+    def statements(self) -> list[Statement]:
+        """The file's statements in order; MigrationError (file:line) if a quote never closes."""
+        from pytest_tzurot.sql.split import UnterminatedError, split
+
+        try:
+            return split(self.sql)
+        except UnterminatedError as exc:
+            raise MigrationError(f"{self.path}:{exc.line}:{exc.column}: {exc}; close it") from None
+
+    @property
+    def no_transaction_directive(self) -> bool:
+        """Whether the first line is the `-- tzurot: no-transaction` directive."""
+        first = self.sql.split("\n", 1)[0]
+        return bool(_NO_TRANSACTION.match(first))
+
+
+def _check_readable_dir(path: Path, what: str) -> None:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise MigrationError(f"{path}: {what} not found") from None
+    except OSError as exc:
+        raise MigrationError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    if not stat.S_ISDIR(mode):
+        raise MigrationError(f"{path}: the {what} is not a directory; point --dir or migrations.dir at one")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise MigrationError(f"{path}: cannot read the {what}: permission denied; fix its permissions")
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise MigrationError(f"{path}: cannot read: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        # Opening a FIFO or a device would block or read garbage.
+        raise MigrationError(f"{path}: not a regular file; a migration must be a plain .sql file")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise MigrationError(f"{path}: cannot read: {exc.strerror}; fix its permissions") from None
+
+
+def _entry(entry: Path) -> tuple[str, Path] | None:
+    """(name, sql file) for a directory entry that is a migration, None for one to ignore."""
+    if entry.name.startswith("."):
+        return None
+    if entry.is_dir():
+        _check_readable_dir(entry, "migration folder")
+        sql_file = entry / MIGRATION_FILE
+        if not sql_file.exists() and not sql_file.is_symlink():
+            raise MigrationError(
+                f"{entry}: migration folder has no {MIGRATION_FILE}; add it or remove the folder"
+            )
+        return entry.name, sql_file
+    if entry.suffix == ".sql":
+        if not _FLAT_NAME.match(entry.stem):
+            raise MigrationError(
+                f"{entry}: a flat-layout migration must be named NNNN_name.sql (a number first, "
+                "for the order); rename it"
+            )
+        return entry.stem, entry
+    return None  # migration_lock.toml, README and the like
 
 
 def discover(directory: str | Path) -> list[Migration]:
-    """All migrations under `directory`, ordered by name; MigrationError on a bad layout."""
+    """All migrations under `directory`, ordered by name, each validated.
+
+    Raises MigrationError (naming the path) on a bad layout or a bad file; never
+    returns a partial list.
+    """
     root = Path(directory)
-    if not root.is_dir():
-        raise MigrationError(f"{root}: migrations directory not found")
+    _check_readable_dir(root, "migrations directory")
     try:
         entries = sorted(root.iterdir(), key=lambda p: p.name)
     except OSError as exc:
         raise MigrationError(f"{root}: cannot read the migrations directory: {exc.strerror}") from None
     found: dict[str, Migration] = {}
+    folded: dict[str, str] = {}
+    versions: dict[str, str] = {}
     for entry in entries:
-        if entry.name.startswith("."):
+        named = _entry(entry)
+        if named is None:
             continue
-        if entry.is_dir():
-            sql_file = entry / "migration.sql"
-            if not sql_file.is_file():
-                raise MigrationError(
-                    f"{entry}: migration folder has no migration.sql; add it or remove the folder"
-                )
-            name = entry.name
-        elif entry.suffix == ".sql":
-            sql_file, name = entry, entry.stem
-        else:
-            continue  # migration_lock.toml, README and the like
+        name, sql_file = named
         if name in found:
             raise MigrationError(
-                f"{root}: migration name {name!r} is ambiguous: both {found[name].path} and {sql_file}"
+                f"{root}: migration name {name!r} is ambiguous: both {found[name].path} and {sql_file}; "
+                "keep one"
             )
-        try:
-            content = sql_file.read_bytes()
-        except OSError as exc:
-            raise MigrationError(f"{sql_file}: cannot read: {exc.strerror}") from None
-        found[name] = Migration(name=name, path=sql_file, content=content)
+        if name.lower() in folded:
+            raise MigrationError(
+                f"{root}: migration names {folded[name.lower()]!r} and {name!r} differ only in case; "
+                "rename one"
+            )
+        if len(name) > NAME_LIMIT:
+            raise MigrationError(f"{sql_file}: migration name over {NAME_LIMIT} characters; shorten it")
+        if sql_file is entry:  # flat layout: two files with one version number have no defined order
+            version = _FLAT_NAME.match(name).group("version")  # type: ignore[union-attr]
+            if version in versions:
+                raise MigrationError(
+                    f"{root}: migrations {versions[version]!r} and {name!r} share version {version}; "
+                    "renumber one"
+                )
+            versions[version] = name
+        migration = Migration(name=name, path=sql_file, content=_read_file(sql_file))
+        _validate(migration)
+        found[name] = migration
+        folded[name.lower()] = name
     return list(found.values())
+
+
+def _validate(migration: Migration) -> None:
+    if not migration.statements:  # decoding and splitting raise first on a bad file
+        raise MigrationError(
+            f"{migration.path}: empty migration (no SQL statement); add its SQL or delete the "
+            f"{'folder' if migration.path.name == MIGRATION_FILE else 'file'}"
+        )
