@@ -240,10 +240,11 @@ def render_rows(rows: Iterable[Row]) -> str:
     head = Row("property", "expected (manifest)", "actual (database)", True)
     width_label = max(len(row.label) for row in [head, *rows])
     width_expected = max(len(row.expected) for row in [head, *rows])
+    width_actual = max(len(row.actual) for row in [head, *rows])
     lines = []
     for row in [head, *rows]:
-        mark = "   <-- differs" if row.ok is False else ""
-        lines.append(f"    {row.label:<{width_label}}  {row.expected:<{width_expected}}  {row.actual}{mark}")
+        line = f"    {row.label:<{width_label}}  {row.expected:<{width_expected}}  {row.actual:<{width_actual}}"
+        lines.append(line + "  <-- differs" if row.ok is False else line.rstrip())
     return "\n".join(lines)
 
 
@@ -384,7 +385,10 @@ def check_protected_index(ctx: GuardContext, index: ProtectedIndex) -> None:
         return
     loss = find_loss(ctx.empty_db("bisect"), ctx.manifest.migrations.dir,
                      ctx.manifest.migrations.history_table, index)
-    ctx.summary(SECTION, f"{index.name}: {verdict.describe().upper()} after all migrations")
+    status = verdict.status.upper()
+    if verdict.status == "differs":
+        status += f" ({', '.join(verdict.differences())})"
+    ctx.summary(SECTION, f"{index.name}: {status} after all migrations")
     raise fail(failure_message(index, verdict, loss, ctx.manifest.root))
 
 
