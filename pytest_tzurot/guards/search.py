@@ -1,14 +1,247 @@
-"""(placeholder until its issue lands) collects no guards."""
+"""The search guard: per manifest `search:` entry, three built-in items.
+
+- `search_shape[<name>]` (no database): the query parses, orders by a bare
+  distance operator ascending with a LIMIT, the operator matches the index's
+  opclass, similarities come from the matching distance, and an HNSW LIMIT
+  fits hnsw.ef_search.
+- `search_plan[<name>]`: on a fresh migrated database seeded with synthetic
+  data and the index rebuilt, EXPLAIN shows an Index Scan using the index
+  with an Order By and no Sort on the distance.
+- `search_results[<name>]`: over >= 20 query vectors, results are ordered,
+  free of NULL embeddings, carry exact distances/similarities, are as many as
+  exact search finds, and reach min_recall (tie-aware recall@k).
+
+Each check is a function of (manifest, check[, dsn]) so tests can call it on
+their own database; `collect()` wraps them into GuardSpecs. The module also
+provides the `tzurot_vectors` fixture.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
 import pytest
 
+from pytest_tzurot.guards.base import GuardContext, GuardSpec, PluginSettings, fail
 
-def collect(manifest, settings):  # type: ignore[no-untyped-def]
-    return ()
+if TYPE_CHECKING:
+    import numpy as np
+
+    from pytest_tzurot.config import Manifest, SearchCheck
+    from pytest_tzurot.search.query import QueryText
+    from pytest_tzurot.search.shape import Shape
+    from pytest_tzurot.search.target import IndexTarget
+    from pytest_tzurot.search.vectors import VectorFactory
+
+MIN_QUERY_VECTORS = 20
+SECTION = "search"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The query, the index it must use (static definition) and its shape."""
+
+    query: QueryText
+    target: IndexTarget
+    shape: Shape
+    params: dict[str, Any]
+
+
+def prepare(manifest: Manifest, check: SearchCheck) -> Prepared:
+    """Read the query and analyse it; ConfigError / GuardFailure if the file or index cannot be read."""
+    from pytest_tzurot.search import query as query_mod
+    from pytest_tzurot.search.shape import analyse
+    from pytest_tzurot.search.target import static_target
+
+    text = query_mod.load(check.query)
+    target = static_target(manifest, check.index)
+    params = {query_mod.param_key(str(key)): value for key, value in check.params.items()}
+    shape = analyse(text, target, k=check.k, settings=dict(check.settings), params=params)
+    return Prepared(query=text, target=target, shape=shape, params=params)
+
+
+def _problems(name: str, problems: list[str], limit: int = 4) -> str:
+    shown = "; ".join(problems[:limit])
+    more = f" (and {len(problems) - limit} more)" if len(problems) > limit else ""
+    return f"search check {name}: {shown}{more}"
+
+
+def check_shape(manifest: Manifest, check: SearchCheck) -> Prepared:
+    """search_shape: GuardFailure listing every broken rule, each with its fix."""
+    prepared = prepare(manifest, check)
+    if prepared.shape.problems:
+        raise fail(_problems(check.name, prepared.shape.problems))
+    return prepared
+
+
+def _bind(prepared: Prepared, target: IndexTarget, check: SearchCheck) -> Any:
+    """A function: query vector -> psycopg parameters for the query."""
+    from pgvector import HalfVector, Vector
+
+    shape = prepared.shape
+    if shape.vector_param is None:
+        raise fail(_problems(check.name, prepared.shape.problems or ["the query has no vector parameter"]))
+    values = dict(prepared.params)
+    if shape.limit_param is not None:
+        values.setdefault(shape.limit_param, check.k)
+    wrap = HalfVector if target.base_type == "halfvec" else Vector
+
+    def bind(vector: np.ndarray) -> dict[str, Any]:
+        return prepared.query.bind({**values, shape.vector_param: wrap(vector)})
+
+    return bind
+
+
+def _seeded(dsn: str, prepared: Prepared, check: SearchCheck) -> tuple[Any, IndexTarget, Any]:
+    """Connect, read the live index, seed `rows` rows and rebuild it: (conn, live target, seed result)."""
+    from pgvector.psycopg import register_vector
+
+    from pytest_tzurot.connect import connect
+    from pytest_tzurot.search.seed import seed
+    from pytest_tzurot.search.target import live_target
+
+    conn = connect(dsn)
+    try:
+        live = live_target(conn, check.index, prepared.target.schema)
+        conn.rollback()
+        filters = {column: prepared.params[param] for param, column in prepared.shape.filters.items()
+                   if param in prepared.params}
+        seeded = seed(conn, live, check.rows, filters=filters)
+        register_vector(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn, live, seeded
+
+
+def check_plan(manifest: Manifest, check: SearchCheck, dsn: str) -> Any:
+    """search_plan on the migrated database `dsn` (which it seeds); returns the PlanFacts."""
+    from pytest_tzurot.search.plan import explain
+
+    prepared = prepare(manifest, check)
+    conn, live, _ = _seeded(dsn, prepared, check)
+    try:
+        bind = _bind(prepared, live, check)
+        from pytest_tzurot.search.vectors import generate
+
+        probe = generate(check.rows, live.dimensions or 1).queries(1)[0]
+        facts = explain(conn, prepared.query.psycopg_sql(), bind(probe), dict(check.settings), live.name)
+    finally:
+        conn.close()
+    if not facts.ok:
+        if not facts.uses_index:
+            what = f"EXPLAIN shows no Index Scan using {live.name} ({live.method}, {live.opclass})"
+        elif not facts.ordered_by_index:
+            what = f"EXPLAIN uses {live.name} but not for the ORDER BY (no Order By on the index scan)"
+        else:
+            what = f"EXPLAIN still sorts on the distance ({', '.join(facts.distance_sorts)}) above {live.name}"
+        hints = prepared.shape.problems or [
+            "the planner prefers another plan with these settings and data; check the settings "
+            "(e.g. ivfflat.probes close to lists makes the index no cheaper than a scan) and the filters"
+        ]
+        raise fail(f"search check {check.name}: {what}; plan: {facts.outline}; " + "; ".join(hints[:3]))
+    return facts
+
+
+def check_results(manifest: Manifest, check: SearchCheck, dsn: str) -> Any:
+    """search_results on the migrated database `dsn` (which it seeds); returns the ResultsReport."""
+    from pytest_tzurot.search.results import evaluate
+
+    prepared = prepare(manifest, check)
+    conn, live, seeded = _seeded(dsn, prepared, check)
+    try:
+        bind = _bind(prepared, live, check)
+        operator = prepared.shape.operator
+        if operator is None:
+            raise fail(_problems(check.name, prepared.shape.problems))
+        vectors = seeded.dataset.queries(max(check.queries, MIN_QUERY_VECTORS))
+        report = evaluate(conn, sql_text=prepared.query.psycopg_sql(), bind=bind, vectors=vectors,
+                          operator=operator, schema=live.schema, table=live.table, column=live.column,
+                          k=check.k, labelled=prepared.shape.labelled, settings=dict(check.settings))
+    finally:
+        conn.close()
+    return report
+
+
+def _tuning_hint(target: IndexTarget, settings: dict[str, Any]) -> str:
+    if target.method == "hnsw":
+        ef = settings.get("hnsw.ef_search", 40)
+        return (f"raise hnsw.ef_search (now {ef}) under settings, or set hnsw.iterative_scan: relaxed_order "
+                "(pgvector >= 0.8)")
+    probes = settings.get("ivfflat.probes", 1)
+    lists = target.options.get("lists", "100")
+    return (f"raise ivfflat.probes (now {probes}, lists = {lists}; e.g. sqrt(lists)) under settings and in the "
+            "application, or set ivfflat.iterative_scan: relaxed_order (pgvector >= 0.8)")
+
+
+def judge_results(check: SearchCheck, target: IndexTarget, report: Any) -> str:
+    """GuardFailure for a failed results report; else the summary line."""
+    n = len(report.outcomes)
+    line = (f"{check.name}: recall@{check.k} {report.recall:.3f} (min {report.min_recall:.2f}, {n} queries, "
+            f"{check.rows} rows); median latency {report.median_indexed_ms:.2f} ms indexed vs "
+            f"{report.median_exact_ms:.2f} ms exact")
+    settings = dict(check.settings)
+    if report.problems:
+        raise fail(_problems(check.name, report.problems))
+    if report.short:
+        worst = min(report.short, key=lambda o: o.returned)
+        raise fail(
+            f"search check {check.name}: the index returned fewer rows than exist for {len(report.short)} of {n} "
+            f"query vectors (e.g. {worst.returned} instead of {worst.expected}): the filter is applied after the "
+            f"index scan, which stops early; {_tuning_hint(target, settings)}"
+        )
+    if report.recall < check.min_recall:
+        raise fail(
+            f"search check {check.name}: recall@{check.k} = {report.recall:.3f} < min_recall {check.min_recall} "
+            f"over {n} query vectors on {check.rows} clustered rows; {_tuning_hint(target, settings)}"
+        )
+    return line
+
+
+def collect(manifest: Manifest, settings: PluginSettings) -> Iterable[GuardSpec]:
+    """Three items per search check: shape (static), plan and results (each on a fresh database)."""
+    for check in manifest.search:
+        yield GuardSpec(id=f"search_shape[{check.name}]", run=_shape_item(check), needs_database=False)
+        yield GuardSpec(id=f"search_plan[{check.name}]", run=_plan_item(check), needs_database=True)
+        yield GuardSpec(id=f"search_results[{check.name}]", run=_results_item(check), needs_database=True)
+
+
+def _shape_item(check: SearchCheck) -> Any:
+    def run(ctx: GuardContext) -> None:
+        prepared = check_shape(ctx.manifest, check)
+        ctx.summary(SECTION, f"{check.name}: shape ok (ORDER BY {prepared.target.column} "
+                             f"{prepared.shape.operator} ... LIMIT {prepared.shape.limit}, {prepared.target.opclass})")
+    return run
+
+
+def _plan_item(check: SearchCheck) -> Any:
+    def run(ctx: GuardContext) -> None:
+        facts = check_plan(ctx.manifest, check, ctx.fresh_db(f"search_plan_{check.name}"))
+        ctx.summary(SECTION, f"{check.name}: plan {facts.outline}")
+    return run
+
+
+def _results_item(check: SearchCheck) -> Any:
+    def run(ctx: GuardContext) -> None:
+        from pytest_tzurot.search.target import static_target
+
+        report = check_results(ctx.manifest, check, ctx.fresh_db(f"search_results_{check.name}"))
+        target = static_target(ctx.manifest, check.index)
+        try:
+            line = judge_results(check, target, report)
+        except BaseException:
+            if report.outcomes:
+                ctx.summary(SECTION, f"{check.name}: recall@{check.k} {report.recall:.3f} (failed)")
+            raise
+        ctx.summary(SECTION, line)
+    return run
 
 
 @pytest.fixture
-def tzurot_vectors():  # type: ignore[no-untyped-def]
-    pytest.skip("tzurot_vectors is not implemented yet")
+def tzurot_vectors() -> VectorFactory:
+    """The search guard's deterministic vector generator and safe vector literal, for your own tests."""
+    from pytest_tzurot.search.vectors import VectorFactory
+
+    return VectorFactory()
