@@ -15,6 +15,7 @@ order:
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -42,6 +43,7 @@ from pytest_tzurot.migrations.transactions import (
 from pytest_tzurot.sql.split import Statement
 
 APPLICATION_NAME = "tzurot migrate"
+_QUOTED = re.compile(r'"([^"]+)"')
 __all__ = ["PRISMA_LOCK_KEY", "AppliedMigration", "DeployResult", "PlannedMigration", "deploy"]
 
 
@@ -287,15 +289,26 @@ def _apply_statement_by_statement(conn: psycopg.Connection, migration: Migration
 
 def statement_error(migration: Migration, stmt: Statement, exc: psycopg.Error) -> str:
     """`migration NAME failed at FILE:LINE: STATEMENT: PostgreSQL: MESSAGE (SQLSTATE)`, one line."""
-    line = stmt.line
-    position = exc.diag.statement_position
-    if position and position.isdigit():
-        line += stmt.text.count("\n", 0, max(0, int(position) - 1))
+    line = stmt.line + stmt.text.count("\n", 0, _error_offset(stmt.text, exc))
     message = _pg_line(exc)
     return (
         f"migration {migration.name} failed at {migration.path}:{line}: {excerpt(stmt.text)}: "
         f"PostgreSQL: {message}"
     )
+
+
+def _error_offset(text: str, exc: psycopg.Error) -> int:
+    """Where in `text` the error is: PostgreSQL's position, else the one place the object its
+    message names (`relation "x" does not exist`) appears, else the statement's start."""
+    position = exc.diag.statement_position
+    if position and position.isdigit():
+        return max(0, int(position) - 1)
+    for name in _QUOTED.findall(exc.diag.message_primary or ""):
+        hits = [m.start() for m in re.finditer(rf'(?<![\w$"]){re.escape(name)}(?![\w$])|"{re.escape(name)}"',
+                                               text, re.I)]
+        if len(hits) == 1:
+            return hits[0]
+    return 0
 
 
 def excerpt(text: str, limit: int = 80) -> str:

@@ -33,7 +33,8 @@ def tables(dsn: str) -> set[str]:
 def migrations(tmp_path: Path) -> Path:
     root = tmp_path / "migrations"
     write(root, "20250101000000_init", "CREATE TABLE a (id int PRIMARY KEY);\nCREATE TABLE b (id int);\n")
-    write(root, "20250102000000_c", "-- a comment; with a semicolon\nCREATE TABLE c (note text DEFAULT 'x;y');\n")
+    write(root, "20250102000000_c",
+          "-- a comment; with a semicolon\nCREATE TABLE c (note text DEFAULT 'x;y');\n")
     write(root, "20250103000000_d", "CREATE TABLE d (id int);")
     (root / "migration_lock.toml").write_text('provider = "postgresql"\n')
     return root
@@ -124,7 +125,8 @@ def test_status_reports_every_state(tzurot_empty_db: str, migrations: Path):
     # deploy warns about both and still applies the pending one
     result = deploy(tzurot_empty_db, migrations)
     assert result.applied_names == ["20250103000000_d"]
-    assert any("checksum drift" in w for w in result.warnings) and any("missing" in w for w in result.warnings)
+    assert any("checksum drift" in w for w in result.warnings)
+    assert any("missing" in w for w in result.warnings)
     # restoring the file with CRLF line endings is not drift (Prisma's tolerance)
     write(migrations, "20250101000000_init", content.replace(b"\n", b"\r\n"))
     assert {s.name: s.state for s in status(tzurot_empty_db, migrations)}["20250101000000_init"] == "applied"
