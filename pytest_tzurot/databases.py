@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import psycopg
 from psycopg import sql
 
 from pytest_tzurot import dsn as dsn_mod
@@ -27,13 +28,30 @@ def new_run_id() -> str:
     return secrets.token_hex(4)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Janitor:
-    """Creates and drops the databases of one run on the server behind `admin_dsn`."""
+    """Creates and drops the databases of one run on the server behind `admin_dsn`.
+
+    It keeps one admin connection open (a new one per clone would cost about as much
+    as the clone itself); `close()` closes it.
+    """
 
     admin_dsn: str
     run_id: str
     server_version_num: int = 180000
+    _conn: psycopg.Connection | None = field(default=None, repr=False, compare=False)
+
+    def _admin(self) -> psycopg.Connection:
+        """The open admin connection (autocommit), reopened if the last one broke."""
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = connect(self.admin_dsn, autocommit=True)
+        return self._conn
+
+    def close(self) -> None:
+        """Close the admin connection (the databases stay)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     @property
     def prefix(self) -> str:
@@ -57,20 +75,19 @@ class Janitor:
                 if strategy not in CLONE_STRATEGIES:
                     raise ValueError(f"clone strategy must be one of {CLONE_STRATEGIES}")
                 query += sql.SQL(" STRATEGY {}").format(sql.SQL(strategy.upper()))
-        with connect(self.admin_dsn, autocommit=True) as conn:
-            try:
-                conn.execute(query)
-            except Exception as exc:
-                raise ServerError(
-                    f"cannot create database {name} on {dsn_mod.mask(self.admin_dsn)}: "
-                    f"{str(exc).splitlines()[0]}"
-                ) from None
-            conn.execute(
-                sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                    sql.Identifier(name),
-                    sql.Literal(f"throwaway database of pytest-tzurot run {self.run_id}"),
-                )
+        conn = self._admin()
+        try:
+            conn.execute(query)
+        except psycopg.Error as exc:
+            raise ServerError(
+                f"cannot create database {name} on {dsn_mod.mask(self.admin_dsn)}: "
+                f"{str(exc).splitlines()[0]}"
+            ) from None
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(name), sql.Literal(f"throwaway database of pytest-tzurot run {self.run_id}")
             )
+        )
         return name
 
     def dsn(self, name: str) -> str:
@@ -80,31 +97,34 @@ class Janitor:
     def freeze_template(self, name: str) -> None:
         """Mark a built template read-only for clients so clones never wait on a session."""
         self._check_own(name)
-        with connect(self.admin_dsn, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(
-                    sql.Identifier(name)
-                )
+        self._admin().execute(
+            sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(
+                sql.Identifier(name)
             )
+        )
 
     def drop(self, name: str) -> None:
         """Drop one of this run's databases (forcing its sessions out); refuse any other."""
         self._check_own(name)
-        with connect(self.admin_dsn, autocommit=True) as conn:
+        conn = self._admin()
+        try:
             if self._is_template(conn, name):
                 conn.execute(
                     sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(sql.Identifier(name))
                 )
             force = sql.SQL(" WITH (FORCE)") if self.server_version_num >= 130000 else sql.SQL("")
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)) + force)
+        except psycopg.Error as exc:
+            raise ServerError(
+                f"cannot drop database {name} on {dsn_mod.mask(self.admin_dsn)}: {str(exc).splitlines()[0]}"
+            ) from None
 
     def existing(self) -> list[str]:
         """The databases of this run that exist on the server now."""
-        with connect(self.admin_dsn, autocommit=True) as conn:
-            rows = conn.execute(
-                "SELECT datname FROM pg_database WHERE starts_with(datname, %s) ORDER BY datname",
-                (self.prefix,),
-            ).fetchall()
+        rows = self._admin().execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s) ORDER BY datname",
+            (self.prefix,),
+        ).fetchall()
         return [row[0] for row in rows]
 
     def _check_own(self, name: str) -> None:
@@ -115,6 +135,6 @@ class Janitor:
             )
 
     @staticmethod
-    def _is_template(conn, name: str) -> bool:  # type: ignore[no-untyped-def]
+    def _is_template(conn: psycopg.Connection, name: str) -> bool:
         row = conn.execute("SELECT datistemplate FROM pg_database WHERE datname = %s", (name,)).fetchone()
         return bool(row and row[0])

@@ -97,7 +97,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"tzurot_backend = {backend!r}: expected one of {', '.join(BACKENDS)}")
     strategy = config.getoption("tzurot_clone_strategy") or config.getini("tzurot_clone_strategy")
     if strategy not in CLONE_STRATEGIES:
-        raise pytest.UsageError(f"tzurot_clone_strategy = {strategy!r}: expected one of {', '.join(CLONE_STRATEGIES)}")
+        raise pytest.UsageError(
+            f"tzurot_clone_strategy = {strategy!r}: expected one of {', '.join(CLONE_STRATEGIES)}"
+        )
     dsn = config.getoption("tzurot_dsn")
     try:
         if dsn:
@@ -166,13 +168,24 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     run = _shared_run(config)
     manifest = config.stash[_MANIFEST]
     settings = run.server_settings
-    where = settings.backend
-    if settings.backend == "external":
-        where += f" {dsn_mod.mask(settings.dsn or os.environ.get('TZUROT_DATABASE_URL', '(no DSN)'))}"
-    elif settings.backend == "docker":
-        where += f" {settings.image}"
-    shown = manifest.path if manifest else "none (no ci.yml; fixtures give empty databases)"
-    return [f"tzurot: backend {where}, server starts on first use; manifest {shown}"]
+    # Known without starting anything; the live server's line follows once a test needs it.
+    if settings.backend == "embedded":
+        from pytest_tzurot.server import embedded
+
+        try:
+            pg_version, pgvector = embedded.installed_versions()
+        except TzurotError:
+            pg_version = pgvector = "not installed"
+        parts = [f"PostgreSQL {pg_version}", f"pgvector {pgvector}",
+                 "dsn: Unix socket in a temporary folder, started on first use"]
+    elif settings.backend == "external":
+        dsn = settings.dsn or os.environ.get("TZUROT_DATABASE_URL")
+        parts = ["PostgreSQL and pgvector versions: reported on first use",
+                 f"dsn {dsn_mod.mask(dsn) if dsn else '(none: set --tzurot-dsn or TZUROT_DATABASE_URL)'}"]
+    else:
+        parts = [f"image {settings.image}", "PostgreSQL and pgvector versions: reported on first use"]
+    shown = manifest.path if manifest else "none (no ci.yml; fixtures give databases with only pgvector)"
+    return [f"tzurot: backend {settings.backend}, {', '.join(parts)}; manifest {shown}"]
 
 
 def _server_line(srv: RunningServer) -> str:
@@ -226,18 +239,22 @@ class _RunReport:
         if self.run.kept:
             terminalreporter.line("kept databases (--tzurot-keep): " + ", ".join(self.run.kept))
             if srv is not None and srv.backend == "embedded":
+                stop = f"{srv.handle['bin_dir']}/pg_ctl -D {srv.handle['workdir']}/data stop"
+                if srv.handle.get("run_as"):
+                    stop = f"runuser -u {srv.handle['run_as']} -- {stop}"
                 terminalreporter.line(
-                    f"the embedded server keeps running: connect with {srv.masked_dsn}; stop it "
-                    f"with pg_ctl -D {srv.handle['workdir']}/data stop"
+                    f"the embedded server keeps running: connect with {srv.masked_dsn}; stop it with {stop}"
                 )
 
 
 # -- fixtures ------------------------------------------------------------------
 def _or_error(func: Any, *args: Any) -> Any:
+    """`func(*args)`, or the test fails with the error's one line (no traceback, no chained one)."""
     try:
         return func(*args)
     except TzurotError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        message = str(exc)
+    pytest.fail(message, pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from filelock import FileLock
 from pytest_tzurot import server as server_mod
 from pytest_tzurot.config import Manifest
 from pytest_tzurot.databases import Janitor
-from pytest_tzurot.errors import TzurotError
+from pytest_tzurot.errors import ServerError, TzurotError
 from pytest_tzurot.server.base import RunningServer, ServerSettings
 
 _LABEL = re.compile(r"[^a-z0-9]+")
@@ -127,11 +127,20 @@ class SharedRun:
         return self._template
 
     def _migrate(self, dsn: str) -> None:
+        import psycopg
+
         from pytest_tzurot.connect import connect
         from pytest_tzurot.migrations import deploy
 
         with connect(dsn, autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            try:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            except psycopg.Error as exc:
+                raise ServerError(
+                    f"cannot create extension vector ({str(exc).splitlines()[0]}); install pgvector on the "
+                    "server and run CREATE EXTENSION vector in template1 as a superuser, or use a "
+                    "superuser role"
+                ) from None
         if self.manifest is not None:
             deploy(dsn, self.manifest.migrations.dir, history_table=self.manifest.migrations.history_table)
 
@@ -160,15 +169,22 @@ class SharedRun:
 
     # -- end of run ------------------------------------------------------------
     def finish(self) -> None:
-        """Owner only: drop the run's databases and stop the server it started."""
+        """Close this process's connection; the owner also drops the run's databases and stops
+        the server it started (an embedded server's databases go with its folder)."""
+        if self._janitor is not None:
+            self._janitor.close()
         if not self.owner or not self.state_dir.exists():
             return
         srv = self.started_server()
         try:
             if srv is not None and not self.keep:
-                janitor = Janitor(srv.dsn, self.run_id, srv.server_version_num)
-                for name in janitor.existing():
-                    janitor.drop(name)
+                if srv.backend != "embedded":
+                    janitor = Janitor(srv.dsn, self.run_id, srv.server_version_num)
+                    try:
+                        for name in janitor.existing():
+                            janitor.drop(name)
+                    finally:
+                        janitor.close()
                 server_mod.stop(srv)
         finally:
             shutil.rmtree(self.state_dir, ignore_errors=True)

@@ -7,6 +7,7 @@ and names the backends that need no Docker.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from typing import Any
 
@@ -31,9 +32,24 @@ def _client() -> Any:
         client = docker.from_env()
         client.ping()
     except Exception as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ServerError(_NO_DOCKER.format(reason=reason[:200])) from None
+        raise ServerError(_NO_DOCKER.format(reason=_why_unreachable(exc))) from None
     return client
+
+
+def _why_unreachable(exc: BaseException) -> str:
+    """Where Docker was looked for, and the gist of why it did not answer."""
+    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    text = str(exc)
+    for needle, gist in (
+        ("No such file or directory", "no such socket"),
+        ("Permission denied", "permission denied: add your user to the docker group"),
+        ("Connection refused", "connection refused"),
+        ("timed out", "timed out"),
+    ):
+        if needle in text:
+            return f"{where}: {gist}"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return f"{where}: {first[:160]}"
 
 
 def start(settings: ServerSettings) -> RunningServer:

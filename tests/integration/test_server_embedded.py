@@ -51,6 +51,8 @@ def test_tuned_settings_are_in_effect(tzurot_server: RunningServer) -> None:
     assert via_socket, "the connection must go through the Unix socket"
     host = tzurot_server.dsn.split("host=", 1)[1].split()[0]
     assert host == tzurot_server.handle["workdir"] and Path(host, ".s.PGSQL.5432").is_socket()
+    expected_root = embedded.scratch_root() or tempfile.gettempdir()
+    assert Path(host).parent == Path(expected_root)
 
 
 def test_versions_are_postgresql_18_with_pgvector(tzurot_server: RunningServer, tzurot_empty_db: str) -> None:
@@ -106,13 +108,13 @@ def test_unusable_socket_dir_is_one_line_naming_permissions(
 ) -> None:
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
-    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    monkeypatch.setenv("TZUROT_TMPDIR", str(private))
     with pytest.raises(ServerError) as excinfo:
         server.start(ServerSettings())
     message = str(excinfo.value)
     assert "\n" not in message
     assert message.startswith("embedded backend: ")
-    assert "Permission denied" in message and "permissions:" in message and "TMPDIR" in message
+    assert "Permission denied" in message and "permissions:" in message and "TZUROT_TMPDIR" in message
     assert list(private.iterdir()) == [], "a failed start leaves nothing behind"
 
 
