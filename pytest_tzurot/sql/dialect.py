@@ -110,7 +110,12 @@ class JaccardDistance(Distance):
 DISTANCE_CLASSES: dict[str, type[Distance]] = {
     cls.operator: cls
     for cls in (
-        L2Distance, NegativeInnerProduct, CosineDistance, L1Distance, HammingDistance, JaccardDistance
+        L2Distance,
+        NegativeInnerProduct,
+        CosineDistance,
+        L1Distance,
+        HammingDistance,
+        JaccardDistance,
     )
 }
 

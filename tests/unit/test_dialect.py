@@ -81,7 +81,7 @@ def test_operator_text_inside_a_string_is_not_an_operator():
         ("CREATE INDEX CONCURRENTLY idx ON memories USING hnsw (embedding vector_l2_ops)", exp.Create),
         ("ALTER INDEX idx RENAME TO idx2", exp.Alter),
         ('ALTER TABLE "memories" DROP COLUMN "embedding"', exp.Alter),
-        ("DROP INDEX CONCURRENTLY IF EXISTS public.\"Idx\"", exp.Drop),
+        ('DROP INDEX CONCURRENTLY IF EXISTS public."Idx"', exp.Drop),
         ("CREATE FUNCTION f() RETURNS void AS $$ DROP INDEX x; $$ LANGUAGE sql", exp.Create),
         ("DO $$ BEGIN EXECUTE 'DROP INDEX idx'; END $$", exp.Command),
     ],
