@@ -21,7 +21,6 @@ idempotency re-runs roll back on that same clone.
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -243,7 +242,8 @@ def render_rows(rows: Iterable[Row]) -> str:
     width_actual = max(len(row.actual) for row in [head, *rows])
     lines = []
     for row in [head, *rows]:
-        line = f"    {row.label:<{width_label}}  {row.expected:<{width_expected}}  {row.actual:<{width_actual}}"
+        line = (f"    {row.label:<{width_label}}  {row.expected:<{width_expected}}  "
+                f"{row.actual:<{width_actual}}")
         lines.append(line + "  <-- differs" if row.ok is False else line.rstrip())
     return "\n".join(lines)
 
@@ -330,7 +330,7 @@ def find_loss(empty_dsn: str, directory: Path, history_table: str, index: Protec
         steps: list[Step] = []
         with connect(empty_dsn, autocommit=True) as conn:
             for migration in migrations:
-                _deploy_through(deploy, empty_dsn, directory, history_table, migration)
+                deploy(empty_dsn, directory, history_table=history_table, target=migration.name)
                 steps.append(Step(migration, compare(index, catalog.read(conn, [index.name]))))
     except TzurotError as exc:
         return Loss(steps=(), culprit=None, before=None, error=str(exc))
@@ -352,23 +352,6 @@ def locate(steps: list[Step]) -> Loss:
     if steps and steps[-1].verdict.ok:
         culprit, before = None, None
     return Loss(steps=tuple(steps), culprit=culprit, before=before)
-
-
-def _deploy_through(deploy, dsn: str, directory: Path, history_table: str,  # type: ignore[no-untyped-def]
-                    migration: Migration) -> None:
-    """Apply every pending migration up to and including `migration`."""
-    if "target" in inspect.signature(deploy).parameters:
-        deploy(dsn, directory, history_table=history_table, target=migration.name)
-        return
-    # Until the runner's `deploy(..., target=)` is available: apply this one file in a transaction.
-    with connect(dsn) as conn:
-        try:
-            conn.execute(migration.sql.encode())
-            conn.commit()
-        except psycopg.Error as exc:
-            from pytest_tzurot.errors import MigrationError
-
-            raise MigrationError(f"migration {migration.name} failed: {str(exc).strip()}") from None
 
 
 # -- the protected_index item -----------------------------------------------------
@@ -407,19 +390,35 @@ def failure_message(index: ProtectedIndex, verdict: Verdict, loss: Loss, root: P
 
 
 # -- idempotency --------------------------------------------------------------------
-# Statements that run outside a transaction or end it: skipped in the rolled-back re-run.
-_SKIPPED = re.compile(
-    r"^\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ABORT|ROLLBACK(?!\s+TO\b)|PREPARE\s+TRANSACTION|"
-    r"COMMIT\s+PREPARED|ROLLBACK\s+PREPARED|VACUUM|ALTER\s+SYSTEM|CREATE\s+DATABASE|DROP\s+DATABASE|"
-    r"CREATE\s+TABLESPACE|DROP\s+TABLESPACE|REINDEX\s+(\(.*?\)\s*)?(SYSTEM|DATABASE)\b)\b",
-    re.IGNORECASE | re.DOTALL,
-)
-# CONCURRENTLY only changes locking, not whether a second run succeeds: dropped for the re-run.
+# A file's own transaction control would end the rolled-back transaction early: skipped.
+_ABORT = re.compile(r"^\s*(ROLLBACK(?!\s+TO\b)|ABORT|PREPARE\s+TRANSACTION|COMMIT\s+PREPARED|"
+                    r"ROLLBACK\s+PREPARED)\b", re.IGNORECASE)
+# CONCURRENTLY only changes locking, not whether a second run succeeds: blanked for the re-run.
 _CONCURRENTLY = re.compile(
     r"^(\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX|REINDEX\s+(?:\(.*?\)\s*)?(?:INDEX|TABLE|SCHEMA))\s+)"
     r"CONCURRENTLY\b",
     re.IGNORECASE | re.DOTALL,
 )
+
+
+def _rerun_form(statement: Statement) -> tuple[str | None, bool]:
+    """(text to run or None to skip, whether CONCURRENTLY was blanked) for the rolled-back re-run.
+
+    Statements the runner would run outside a transaction are re-run without CONCURRENTLY when
+    that makes them transactional, and skipped otherwise (VACUUM, ALTER SYSTEM, CREATE DATABASE...).
+    """
+    from pytest_tzurot.migrations.transactions import is_transaction_control, leading_words, non_transactional
+
+    if is_transaction_control(leading_words(statement.text, 2)) or _ABORT.match(statement.text):
+        return None, False
+    if not non_transactional([statement]):
+        return statement.text, False
+    match = _CONCURRENTLY.match(statement.text)
+    if match is None:
+        return None, False
+    # Blank the keyword (same length) so PostgreSQL's error positions still map to the file.
+    body = statement.text
+    return body[: match.end(1)] + " " * len("CONCURRENTLY") + body[match.end():], True
 
 
 @dataclass(frozen=True)
@@ -454,14 +453,11 @@ def rerun(dsn: str, migration: Migration) -> RerunResult:
     with connect(dsn, autocommit=False) as conn:
         try:
             for statement in statements:
-                if _SKIPPED.match(statement.text):
+                body, blanked = _rerun_form(statement)
+                if body is None:
                     skipped.append(statement)
                     continue
-                body = statement.text
-                match = _CONCURRENTLY.match(body)
-                if match:
-                    # Blank the keyword (same length) so PostgreSQL's error positions still map.
-                    body = body[: match.end(1)] + " " * len("CONCURRENTLY") + body[match.end():]
+                if blanked:
                     adjusted.append(statement)
                 try:
                     conn.execute(body.encode())
