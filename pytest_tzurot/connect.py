@@ -28,7 +28,10 @@ def connect(dsn: str, *, autocommit: bool = False, application_name: str = "pyte
             **kwargs,
         )
     except psycopg.OperationalError as exc:
-        reason = _first_line(dsn_mod.mask(str(exc)))
+        text = dsn_mod.mask(str(exc))
+        reason = _first_line(text)
+        if "Is the server running" in text:
+            reason += " (is the server running and accepting connections there?)"
         raise ServerError(f"cannot connect to {dsn_mod.mask(dsn)}: {reason}") from None
 
 
