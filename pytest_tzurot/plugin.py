@@ -25,12 +25,13 @@ from pytest_tzurot.guards.base import (
     PluginSettings,
     iter_specs,
 )
-from pytest_tzurot.guards.pools import connection_budget, tzurot_pool
+from pytest_tzurot.guards.pools import _tzurot_connection_markers, connection_budget, tzurot_pool
 from pytest_tzurot.guards.search import tzurot_vectors
 from pytest_tzurot.server.base import BACKENDS, DEFAULT_IMAGE, RunningServer, ServerSettings
 from pytest_tzurot.session import SharedRun
 
 __all__ = [
+    "_tzurot_connection_markers",
     "connection_budget",
     "pytest_addoption",
     "pytest_collect_file",
