@@ -18,7 +18,7 @@ provides the `tzurot_vectors` fixture.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -145,8 +145,12 @@ def check_plan(manifest: Manifest, check: SearchCheck, dsn: str) -> Any:
     return facts
 
 
-def check_results(manifest: Manifest, check: SearchCheck, dsn: str) -> Any:
-    """search_results on the migrated database `dsn` (which it seeds); returns the ResultsReport."""
+def check_results(manifest: Manifest, check: SearchCheck, dsn: str,
+                  on_summary: Callable[[str], None] | None = None) -> Any:
+    """search_results on the migrated database `dsn` (which it seeds); returns the ResultsReport.
+
+    `on_summary` gets the figures (recall, latencies) before the verdict, so a failure reports them too.
+    """
     from pytest_tzurot.search.results import evaluate
 
     prepared = prepare(manifest, check)
@@ -162,42 +166,52 @@ def check_results(manifest: Manifest, check: SearchCheck, dsn: str) -> Any:
                           k=check.k, labelled=prepared.shape.labelled, settings=dict(check.settings))
     finally:
         conn.close()
+    if on_summary is not None and report.outcomes:
+        on_summary(summary_line(check, report))
+    judge_results(check, live, report)
     return report
+
+
+def summary_line(check: SearchCheck, report: Any) -> str:
+    """recall@k and median latencies, for the run summary."""
+    ratio = report.median_exact_ms / report.median_indexed_ms if report.median_indexed_ms else 0.0
+    return (f"{check.name}: recall@{check.k} {report.recall:.3f} (worst query {report.min_recall:.2f}, "
+            f"{len(report.outcomes)} queries, {check.rows} rows, {dict(check.settings) or 'default settings'}); "
+            f"median latency {report.median_indexed_ms:.2f} ms indexed vs {report.median_exact_ms:.2f} ms "
+            f"exact ({ratio:.1f}x)")
 
 
 def _tuning_hint(target: IndexTarget, settings: dict[str, Any]) -> str:
     if target.method == "hnsw":
         ef = settings.get("hnsw.ef_search", 40)
-        return (f"raise hnsw.ef_search (now {ef}) under settings, or set hnsw.iterative_scan: relaxed_order "
-                "(pgvector >= 0.8)")
+        return (f"raise hnsw.ef_search (now {ef}) under settings and in the application, or set "
+                "hnsw.iterative_scan: strict_order (pgvector >= 0.8)")
     probes = settings.get("ivfflat.probes", 1)
     lists = target.options.get("lists", "100")
     return (f"raise ivfflat.probes (now {probes}, lists = {lists}; e.g. sqrt(lists)) under settings and in the "
-            "application, or set ivfflat.iterative_scan: relaxed_order (pgvector >= 0.8)")
+            "application, or set ivfflat.iterative_scan: relaxed_order (pgvector >= 0.8; re-sort its rows)")
 
 
-def judge_results(check: SearchCheck, target: IndexTarget, report: Any) -> str:
-    """GuardFailure for a failed results report; else the summary line."""
+def judge_results(check: SearchCheck, target: IndexTarget, report: Any) -> None:
+    """Raise GuardFailure (with the fix) when the results report breaks a rule or misses min_recall."""
     n = len(report.outcomes)
-    line = (f"{check.name}: recall@{check.k} {report.recall:.3f} (min {report.min_recall:.2f}, {n} queries, "
-            f"{check.rows} rows); median latency {report.median_indexed_ms:.2f} ms indexed vs "
-            f"{report.median_exact_ms:.2f} ms exact")
     settings = dict(check.settings)
     if report.problems:
         raise fail(_problems(check.name, report.problems))
+    short = ""
     if report.short:
         worst = min(report.short, key=lambda o: o.returned)
-        raise fail(
-            f"search check {check.name}: the index returned fewer rows than exist for {len(report.short)} of {n} "
-            f"query vectors (e.g. {worst.returned} instead of {worst.expected}): the filter is applied after the "
-            f"index scan, which stops early; {_tuning_hint(target, settings)}"
-        )
+        short = (f"the index returned fewer rows than exist for {len(report.short)} of {n} query vectors "
+                 f"(e.g. {worst.returned} instead of {worst.expected}): the filter is applied after the index "
+                 "scan, which stops early")
     if report.recall < check.min_recall:
+        also = f" ({short})" if short else ""
         raise fail(
             f"search check {check.name}: recall@{check.k} = {report.recall:.3f} < min_recall {check.min_recall} "
-            f"over {n} query vectors on {check.rows} clustered rows; {_tuning_hint(target, settings)}"
+            f"over {n} query vectors on {check.rows} clustered rows{also}; {_tuning_hint(target, settings)}"
         )
-    return line
+    if short:
+        raise fail(f"search check {check.name}: {short}; {_tuning_hint(target, settings)}")
 
 
 def collect(manifest: Manifest, settings: PluginSettings) -> Iterable[GuardSpec]:
@@ -225,17 +239,8 @@ def _plan_item(check: SearchCheck) -> Any:
 
 def _results_item(check: SearchCheck) -> Any:
     def run(ctx: GuardContext) -> None:
-        from pytest_tzurot.search.target import static_target
-
-        report = check_results(ctx.manifest, check, ctx.fresh_db(f"search_results_{check.name}"))
-        target = static_target(ctx.manifest, check.index)
-        try:
-            line = judge_results(check, target, report)
-        except BaseException:
-            if report.outcomes:
-                ctx.summary(SECTION, f"{check.name}: recall@{check.k} {report.recall:.3f} (failed)")
-            raise
-        ctx.summary(SECTION, line)
+        check_results(ctx.manifest, check, ctx.fresh_db(f"search_results_{check.name}"),
+                      on_summary=lambda line: ctx.summary(SECTION, line))
     return run
 
 

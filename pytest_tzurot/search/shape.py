@@ -283,6 +283,12 @@ class _Analysis:
                                  f"compute it from `{self.want}`")
                 continue
             op = distance.operator
+            if form == "distance" and "similarity" in name.lower():
+                expected = SIMILARITY_FORM.get(dialect.METRICS[op].name)
+                fix = f"compute it as {self.formula(expected, op)}" if expected else "name it distance"
+                self.problem(f"{self.where()}: column {name} holds the distance {self.sql(inner)}, "
+                             f"not a similarity (smaller is closer); {fix}")
+                continue
             if form == "distance":
                 self.shape.labelled.append(LabelledColumn(name, op, form))
                 continue
