@@ -132,11 +132,17 @@ def _fix(args: argparse.Namespace) -> int:
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0]
         raise ServerError(f"drift fix failed, nothing was changed: {reason}") from None
-    for outcome in outcomes:
-        print(outcome.line(), file=sys.stderr if outcome.action == fix.REFUSED else sys.stdout)
     if refused:
+        for outcome in outcomes:
+            if outcome.action == fix.REFUSED:
+                print(outcome.line(), file=sys.stderr)
+            elif outcome.writes:
+                print(f"not fixed {outcome.name}: would be fixable ({outcome.reason}), but nothing is "
+                      "written while another migration is refused", file=sys.stderr)
         print(f"nothing was changed: {len(refused)} of {len(outcomes)} refused", file=sys.stderr)
         return 1
+    for outcome in outcomes:
+        print(outcome.line())
     written = sum(o.writes for o in outcomes)
     print(f"{written} checksum(s) updated in {table}" if written else "nothing to change")
     return 0

@@ -42,6 +42,7 @@ class Lookup:
 
     versions: list[AppliedVersion] = field(default_factory=list)
     searched: list[str] = field(default_factory=list)
+    git_note: str = ""  # why git history gave no text, when it did not
 
     @property
     def text(self) -> AppliedVersion | None:
@@ -67,7 +68,7 @@ def find(row: HistoryRow, path: Path | None, side_rows: list[FingerprintRow],
         versions.append(found)
     else:
         searched.append(note)
-    return Lookup(versions, searched)
+    return Lookup(versions, searched, note)
 
 
 def side_row(row: HistoryRow, side_rows: list[FingerprintRow]) -> FingerprintRow | None:

@@ -51,15 +51,17 @@ def assess(row: HistoryRow, migration: Migration, side_rows: list[FingerprintRow
             if not verdict.is_safe:
                 return _semantic(version.describe(), verdict.difference, verdict.reason)
         elif version.fingerprint != current:
-            return _semantic(version.describe(), _difference_from_text(lookup, migration), "")
+            difference = _difference_from_text(lookup, migration)
+            reason = "" if difference else (
+                f"the fingerprints differ; the statement cannot be shown because {lookup.git_note}"
+            )
+            return _semantic(version.describe(), difference, reason)
         proofs.append(version.describe())
     return Assessment(COSMETIC, "cosmetic edit, proved by " + " and ".join(proofs))
 
 
 def _semantic(source: str, difference: Difference | None, reason: str) -> Assessment:
     where = difference.describe() if difference else (reason or "the fingerprints differ")
-    if difference is None and not reason:
-        where += " (the applied text is not in git history, so the statement cannot be shown)"
     return Assessment(SEMANTIC, f"the edit changes meaning (compared with {source}): {where}", difference)
 
 

@@ -169,8 +169,12 @@ def test_mixed_fix_is_all_or_nothing_and_crlf_is_not_drift(
     code, out, err = tzurot(capsys, "drift", "fix", "20250101000000_a", "20250102000000_b", *common)
     assert code == 1
     assert "refused 20250102000000_b: the edit changes meaning (compared with the _tzurot_fingerprints " \
-           "side table): the fingerprints differ (the applied text is not in git history" in err
-    assert "nothing was changed: 1 of 2 refused" in err
+           "side table): the fingerprints differ; the statement cannot be shown because none of the 0 " \
+           "committed version(s) of migrations/20250102000000_b/migration.sql" in err
+    assert "not fixed 20250101000000_a: would be fixable (cosmetic edit, proved by the " \
+           "_tzurot_fingerprints side table), but nothing is written while another migration is " \
+           "refused" in err
+    assert "nothing was changed: 1 of 2 refused" in err and out == ""
     assert checksums(tzurot_empty_db) == before
 
     code, out, _ = tzurot(capsys, "drift", "check", *common)
