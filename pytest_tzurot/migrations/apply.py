@@ -128,9 +128,9 @@ def deploy(
                     applied=tuple(applied), planned=plan.planned, warnings=plan.warnings,
                     already_applied=plan.already_applied, remaining=plan.remaining,
                 )
-        except psycopg.OperationalError as exc:
-            raise ServerError(f"lost the connection to {dsn_mod.mask(dsn)}: {_pg_line(exc)}") from None
         except psycopg.Error as exc:
+            if conn.broken or conn.closed:
+                raise ServerError(f"lost the connection to {dsn_mod.mask(dsn)}: {_pg_line(exc)}") from None
             raise MigrationError(f"deploy failed around the history table {history_table!r}: "
                                  f"{_pg_line(exc)}; check the role's privileges") from None
 
@@ -222,9 +222,9 @@ def _apply_in_transaction(conn: psycopg.Connection, migration: Migration, histor
             for stmt in statements:
                 try:
                     conn.execute(stmt.text)
-                except psycopg.OperationalError:
-                    raise
                 except psycopg.Error as exc:
+                    if conn.broken:
+                        raise
                     raise MigrationError(
                         f"{statement_error(migration, stmt, exc)}; nothing of {migration.name} was applied: "
                         "fix the migration and deploy again"
@@ -237,7 +237,12 @@ def _apply_in_transaction(conn: psycopg.Connection, migration: Migration, histor
                 (str(uuid.uuid4()), migration.checksum, migration.name, len(statements)),
             )
             fingerprints.record(conn, migration.name, migration.checksum, fingerprint, history_table)
-    except psycopg.OperationalError as exc:
+    except psycopg.Error as exc:
+        if not (conn.broken or conn.closed):
+            raise MigrationError(
+                f"recording {migration.name} in {history_table!r} failed: {_pg_line(exc)}; nothing of it "
+                "was applied"
+            ) from None
         raise ServerError(
             f"lost the connection while applying {migration.name}: {_pg_line(exc)}; the server rolled it "
             "back, deploy again"
@@ -261,30 +266,34 @@ def _apply_statement_by_statement(conn: psycopg.Connection, migration: Migration
     for done, stmt in enumerate(statements):
         try:
             conn.execute(stmt.text)
-        except psycopg.OperationalError as exc:
+        except psycopg.Error as exc:
+            if not conn.broken:
+                _fail(conn, migration, stmt, exc, row_id, table, done, len(statements))
             raise ServerError(
                 f"lost the connection while applying {migration.name} at {migration.path}:{stmt.line}: "
                 f"{_pg_line(exc)}; it stays recorded as failed after {done} of {len(statements)} "
                 f"statement(s): check the database, then `tzurot migrate resolve --rolled-back "
                 f"{migration.name}` (or --applied)"
             ) from None
-        except psycopg.Error as exc:
-            message = statement_error(migration, stmt, exc)
-            with suppress(psycopg.Error):
-                conn.execute(
-                    sql.SQL("UPDATE {} SET logs = %s WHERE id = %s").format(table), (message, row_id)
-                )
-            raise MigrationError(
-                f"{message}; {migration.name} runs outside a transaction: {done} of {len(statements)} "
-                "statement(s) were applied and it is recorded as failed, which blocks deploys: undo or "
-                f"finish it by hand, then `tzurot migrate resolve --rolled-back {migration.name}` "
-                "(or --applied)"
-            ) from None
         conn.execute(update_steps, (done + 1, row_id))
     conn.execute(
         sql.SQL("UPDATE {} SET finished_at = clock_timestamp() WHERE id = %s").format(table), (row_id,)
     )
     fingerprints.record(conn, migration.name, migration.checksum, fingerprint, history_table)
+
+
+def _fail(conn: psycopg.Connection, migration: Migration, stmt: Statement, exc: psycopg.Error,
+          row_id: str, table: sql.Composable, done: int, total: int) -> None:
+    """Record a non-transactional migration's failure in its row's logs; raise MigrationError."""
+    message = statement_error(migration, stmt, exc)
+    with suppress(psycopg.Error):
+        conn.execute(sql.SQL("UPDATE {} SET logs = %s WHERE id = %s").format(table), (message, row_id))
+    raise MigrationError(
+        f"{message}; {migration.name} runs outside a transaction: {done} of {total} "
+        "statement(s) were applied and it is recorded as failed, which blocks deploys: undo or "
+        f"finish it by hand, then `tzurot migrate resolve --rolled-back {migration.name}` "
+        "(or --applied)"
+    )
 
 
 def statement_error(migration: Migration, stmt: Statement, exc: psycopg.Error) -> str:

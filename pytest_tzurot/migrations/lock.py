@@ -8,6 +8,7 @@ error names the holder's pid and application_name.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -27,17 +28,18 @@ def migration_lock(conn: psycopg.Connection, timeout: float) -> Iterator[None]:
     """Hold the migration lock on `conn` (autocommit) for the block.
 
     Waits at most `timeout` seconds (0 waits forever) and raises LockTimeout
-    naming the holder. The session's own lock_timeout is restored afterwards.
+    naming the holder. The wait polls `pg_try_advisory_lock` rather than blocking
+    in `pg_advisory_lock`: a waiter blocked inside a statement keeps a transaction
+    open, and `CREATE INDEX CONCURRENTLY` in the holder's migration would wait for
+    that transaction forever (PostgreSQL reports a deadlock).
     """
-    previous = conn.execute("SELECT current_setting('lock_timeout')").fetchone()[0]  # type: ignore[index]
-    conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{max(0, round(timeout * 1000))}ms",))
-    try:
-        conn.execute("SELECT pg_advisory_lock(%s)", (PRISMA_LOCK_KEY,))
-    except psycopg.errors.LockNotAvailable:
-        raise LockTimeout(_timeout_message(conn, timeout)) from None
-    finally:
-        if not conn.closed:
-            conn.execute("SELECT set_config('lock_timeout', %s, false)", (previous,))
+    deadline = time.monotonic() + timeout if timeout > 0 else None
+    pause = 0.02
+    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (PRISMA_LOCK_KEY,)).fetchone()[0]:  # type: ignore[index]
+        if deadline is not None and time.monotonic() >= deadline:
+            raise LockTimeout(_timeout_message(conn, timeout))
+        time.sleep(pause if deadline is None else max(0.0, min(pause, deadline - time.monotonic())))
+        pause = min(pause * 1.5, 0.25)
     try:
         yield
     finally:

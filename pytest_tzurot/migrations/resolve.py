@@ -74,10 +74,10 @@ def resolve(dsn: str, directory: str | Path, *, applied: str | None = None, roll
                     fingerprints.record(conn, name, migration.checksum, fingerprints.compute(migration.sql),
                                         history_table)
                 return f"migration {name} recorded as applied (checksum {migration.checksum[:12]}...)"
-        except psycopg.OperationalError as exc:
-            reason = " ".join(dsn_mod.mask(str(exc)).split())
-            raise ServerError(f"lost the connection to {dsn_mod.mask(dsn)}: {reason}") from None
         except psycopg.Error as exc:
+            if conn.broken or conn.closed:
+                reason = " ".join(dsn_mod.mask(str(exc)).split())
+                raise ServerError(f"lost the connection to {dsn_mod.mask(dsn)}: {reason}") from None
             raise MigrationError(f"resolve failed: {' '.join(str(exc).split())}") from None
 
 
