@@ -385,6 +385,9 @@ def failure_message(index: ProtectedIndex, verdict: Verdict, loss: Loss, root: P
                  f"{index.name}`) that restores it:")
     restore = restore_sql(index, replace_existing=verdict.status == "differs")
     lines.extend(f"    {line}" for line in restore.splitlines())
+    if loss.culprit is not None and loss.before is not None:
+        lines.append(f"  or, if {loss.culprit.migration.name} is not deployed anywhere yet, remove what "
+                     "drops or changes the index from it (an ORM diff often generates that DROP INDEX)")
     lines.append("  (if the change is intended, update the index's entry in protected_indexes)")
     return "\n".join(lines)
 
@@ -532,8 +535,9 @@ def check_idempotent(ctx: GuardContext, migration: Migration) -> None:
         f"database fails at {where}:{result.error_line}\n"
         f"    {snippet}\n"
         f"  PostgreSQL: {result.error} (SQLSTATE {result.sqlstate})\n"
-        f"fix: {idempotency_hint(result.failed.text, result.sqlstate)} — a committed migration is "
-        "history, so put the fix in a new migration and guard future ones the same way (lint rule TZ010)"
+        f"fix: {idempotency_hint(result.failed.text, result.sqlstate)} in {where} while it is not deployed "
+        "anywhere yet (once deployed, its checksum is history); `tzurot lint` (TZ010) flags this before "
+        "a commit"
     )
 
 
