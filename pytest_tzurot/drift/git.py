@@ -60,8 +60,8 @@ class Repo:
         return files
 
     def path_blobs(self, path: str) -> list[tuple[str, str]]:
-        """Every version of `path` in any commit reachable from any ref: (blob id, commit),
-        newest first, each blob once."""
+        """Every version of `path` in any commit reachable from any ref, each blob once, with
+        the commit that introduced it (in `git log` order)."""
         out = self.git("log", "--all", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames",
                        "--", path).decode(errors="replace")
         seen: dict[str, str] = {}
