@@ -22,7 +22,7 @@ idempotency re-runs roll back on that same clone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,21 +58,21 @@ def collect(manifest: Manifest, settings: PluginSettings) -> Iterator[GuardSpec]
     yield GuardSpec(id="vector_columns", run=check_vector_columns, needs_database=True)
 
 
-def _raise(message: str):  # type: ignore[no-untyped-def]
+def _raise(message: str) -> Callable[[GuardContext], None]:
     def run(ctx: GuardContext) -> None:
         raise fail(message)
 
     return run
 
 
-def _protected_index_check(index: ProtectedIndex):  # type: ignore[no-untyped-def]
+def _protected_index_check(index: ProtectedIndex) -> Callable[[GuardContext], None]:
     def run(ctx: GuardContext) -> None:
         check_protected_index(ctx, index)
 
     return run
 
 
-def _idempotent_check(migration: Migration):  # type: ignore[no-untyped-def]
+def _idempotent_check(migration: Migration) -> Callable[[GuardContext], None]:
     def run(ctx: GuardContext) -> None:
         check_idempotent(ctx, migration)
 
@@ -99,11 +99,11 @@ def shared_database(ctx: GuardContext) -> str:
     return ctx.run_state.janitor().dsn(_SHARED_DB[key])
 
 
-def snapshot(ctx: GuardContext, names: Iterable[str] = ()) -> Snapshot:
+def snapshot(ctx: GuardContext) -> Snapshot:
     """The migrated database's vector catalog, read once per process and shared by the items."""
     key = _shared_key(ctx)
     if key not in _SNAPSHOTS:
-        wanted = {index.name for index in ctx.manifest.protected_indexes} | set(names)
+        wanted = [index.name for index in ctx.manifest.protected_indexes]
         with connect(shared_database(ctx), autocommit=True) as conn:
             _SNAPSHOTS[key] = catalog.read(conn, wanted)
     return _SNAPSHOTS[key]
