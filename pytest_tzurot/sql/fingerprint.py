@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from pytest_tzurot.sql.split import UnterminatedError, split
+from pytest_tzurot.sql.split import UnterminatedError, split, strip_comments
 
 # Bumped whenever the canonical form changes, so fingerprints recorded by an
 # older algorithm never compare equal by accident (they differ, and the
@@ -114,8 +114,10 @@ def canonical(statement: str) -> list[Any]:
 def _canonical(statement: str) -> tuple[list[Any], int]:
     """The canonical token sequence and the offset of the statement's first token."""
     tokens = _tokenize(statement)
+    if tokens is not None and not _lossless(statement, tokens):
+        tokens = None
     if tokens is None:
-        # sqlglot cannot tokenize it: compare the exact text (only the outer layout is ignored).
+        # sqlglot cannot tokenize it losslessly: compare the exact text (only the outer layout is ignored).
         stripped = statement.strip()
         return ([["raw", stripped]] if stripped else []), len(statement) - len(statement.lstrip())
     if not tokens:
@@ -166,6 +168,18 @@ def _tokenize(text: str) -> list[Any] | None:
         return list(_tokenizer().tokenize(text))
     except (TokenError, ValueError, IndexError):
         return None
+
+
+def _lossless(text: str, tokens: list[Any]) -> bool:
+    """Whether everything between the tokens is whitespace or comments (nothing was dropped)."""
+    pos = 0
+    for tok in [*tokens, None]:
+        start = len(text) if tok is None else tok.start
+        if start < pos or strip_comments(text[pos:start]).strip():
+            return False
+        if tok is not None:
+            pos = tok.end + 1
+    return True
 
 
 def _is_string(kind: str) -> bool:
