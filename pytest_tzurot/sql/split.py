@@ -2,7 +2,9 @@
 
 Semicolons inside `--` and nested `/* */` comments, single-quoted strings
 (with `''` and, for `E'...'`, backslash escapes), double-quoted identifiers
-and dollar-quoted bodies (`$$...$$`, `$tag$...$tag$`) never end a statement.
+and dollar-quoted bodies (`$$...$$`, `$tag$...$tag$`) never end a statement;
+neither do semicolons inside parentheses or inside the `BEGIN ATOMIC ... END`
+body of a `CREATE [OR REPLACE] FUNCTION/PROCEDURE` (psql's own rules).
 Each statement keeps its 1-based line and column in the original text, so
 errors and lint findings can point at `file:line:column`.
 """
@@ -13,6 +15,8 @@ import re
 from dataclasses import dataclass
 
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_\x80-\uffff][A-Za-z0-9_\x80-\uffff]*)?\$")
+_WORD = re.compile(r"[A-Za-z_\x80-\uffff][A-Za-z0-9_$\x80-\uffff]*")
+_NUMBER = re.compile(r"[0-9][A-Za-z0-9_.]*")
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,8 @@ def _skip(text: str, i: int) -> int:
                 depth, j = depth - 1, close + 2
         return j
     if ch == "'":
-        escapes = i > 0 and text[i - 1] in "eE" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
+        before = text[i - 2] if i >= 2 else ""
+        escapes = i > 0 and text[i - 1] in "eE" and not (before.isalnum() or before == "_")
         j = i + 1
         while True:
             if j >= len(text):
@@ -99,6 +104,31 @@ def _skip(text: str, i: int) -> int:
     return i
 
 
+class _Routine:
+    """psql's heuristic for SQL-standard routine bodies: in a statement starting with
+    CREATE [OR REPLACE] FUNCTION/PROCEDURE, BEGIN (and CASE inside it) ... END nest."""
+
+    def __init__(self) -> None:
+        self.words: list[str] = []
+        self.depth = 0
+
+    def word(self, word: str, parens: int) -> None:
+        lower = word.lower()
+        if len(self.words) < 4:
+            self.words.append(lower)
+        head = self.words
+        in_routine = head[:1] == ["create"] and (
+            head[1:2] in (["function"], ["procedure"])
+            or (head[1:3] == ["or", "replace"] and head[3:4] in (["function"], ["procedure"]))
+        )
+        if not in_routine or parens:
+            return
+        if lower == "begin" or (lower == "case" and self.depth >= 1):
+            self.depth += 1
+        elif lower == "end" and self.depth > 0:
+            self.depth -= 1
+
+
 def split(text: str) -> list[Statement]:
     """The script's statements in order, empty ones (only comments) left out.
 
@@ -108,14 +138,30 @@ def split(text: str) -> list[Statement]:
     start = 0
     i = 0
     n = len(text)
+    parens = 0
+    routine = _Routine()
     while i < n:
         j = _skip(text, i)
         if j != i:
             i = j
             continue
-        if text[i] == ";":
+        ch = text[i]
+        word = _WORD.match(text, i) if (ch.isalpha() or ch == "_" or ch >= "\x80") else None
+        if word:
+            routine.word(word.group(0), parens)
+            i = word.end()
+            continue
+        if ch.isdigit():
+            i = _NUMBER.match(text, i).end()  # type: ignore[union-attr]
+            continue
+        if ch == "(":
+            parens += 1
+        elif ch == ")":
+            parens = max(0, parens - 1)
+        elif ch == ";" and parens == 0 and routine.depth == 0:
             _append(statements, text, start, i)
             start = i + 1
+            routine = _Routine()
         i += 1
     _append(statements, text, start, n)
     return statements
