@@ -106,8 +106,11 @@ def _seeded(dsn: str, prepared: Prepared, check: SearchCheck) -> tuple[Any, Inde
     try:
         live = live_target(conn, check.index, prepared.target.schema)
         conn.rollback()
-        filters = {column: prepared.params[param] for param, column in prepared.shape.filters.items()
-                   if param in prepared.params}
+        filters = {
+            column: prepared.params[param]
+            for param, column in prepared.shape.filters.items()
+            if param in prepared.params
+        }
         seeded = seed(conn, live, check.rows, filters=filters)
         register_vector(conn)
     except BaseException:
@@ -121,12 +124,10 @@ def check_plan(manifest: Manifest, check: SearchCheck, dsn: str) -> Any:
     from pytest_tzurot.search.plan import explain
 
     prepared = prepare(manifest, check)
-    conn, live, _ = _seeded(dsn, prepared, check)
+    conn, live, seeded = _seeded(dsn, prepared, check)
     try:
         bind = _bind(prepared, live, check)
-        from pytest_tzurot.search.vectors import generate
-
-        probe = generate(check.rows, live.dimensions or 1).queries(1)[0]
+        probe = seeded.dataset.queries(1)[0]
         facts = explain(conn, prepared.query.psycopg_sql(), bind(probe), dict(check.settings), live.name)
     finally:
         conn.close()
@@ -136,7 +137,9 @@ def check_plan(manifest: Manifest, check: SearchCheck, dsn: str) -> Any:
         elif not facts.ordered_by_index:
             what = f"EXPLAIN uses {live.name} but not for the ORDER BY (no Order By on the index scan)"
         else:
-            what = f"EXPLAIN still sorts on the distance ({', '.join(facts.distance_sorts)}) above {live.name}"
+            what = (
+                f"EXPLAIN still sorts on the distance ({', '.join(facts.distance_sorts)}) above {live.name}"
+            )
         hints = prepared.shape.problems or [
             "the planner prefers another plan with these settings and data; check the settings "
             "(e.g. ivfflat.probes close to lists makes the index no cheaper than a scan) and the filters"
@@ -145,8 +148,9 @@ def check_plan(manifest: Manifest, check: SearchCheck, dsn: str) -> Any:
     return facts
 
 
-def check_results(manifest: Manifest, check: SearchCheck, dsn: str,
-                  on_summary: Callable[[str], None] | None = None) -> Any:
+def check_results(
+    manifest: Manifest, check: SearchCheck, dsn: str, on_summary: Callable[[str], None] | None = None
+) -> Any:
     """search_results on the migrated database `dsn` (which it seeds); returns the ResultsReport.
 
     `on_summary` gets the figures (recall, latencies) before the verdict, so a failure reports them too.
@@ -161,9 +165,19 @@ def check_results(manifest: Manifest, check: SearchCheck, dsn: str,
         if operator is None:
             raise fail(_problems(check.name, prepared.shape.problems))
         vectors = seeded.dataset.queries(max(check.queries, MIN_QUERY_VECTORS))
-        report = evaluate(conn, sql_text=prepared.query.psycopg_sql(), bind=bind, vectors=vectors,
-                          operator=operator, schema=live.schema, table=live.table, column=live.column,
-                          k=check.k, labelled=prepared.shape.labelled, settings=dict(check.settings))
+        report = evaluate(
+            conn,
+            sql_text=prepared.query.psycopg_sql(),
+            bind=bind,
+            vectors=vectors,
+            operator=operator,
+            schema=live.schema,
+            table=live.table,
+            column=live.column,
+            k=check.k,
+            labelled=prepared.shape.labelled,
+            settings=dict(check.settings),
+        )
     finally:
         conn.close()
     if on_summary is not None and report.outcomes:
@@ -175,21 +189,31 @@ def check_results(manifest: Manifest, check: SearchCheck, dsn: str,
 def summary_line(check: SearchCheck, report: Any) -> str:
     """recall@k and median latencies, for the run summary."""
     ratio = report.median_exact_ms / report.median_indexed_ms if report.median_indexed_ms else 0.0
-    return (f"{check.name}: recall@{check.k} {report.recall:.3f} (worst query {report.min_recall:.2f}, "
-            f"{len(report.outcomes)} queries, {check.rows} rows, {dict(check.settings) or 'default settings'}); "
-            f"median latency {report.median_indexed_ms:.2f} ms indexed vs {report.median_exact_ms:.2f} ms "
-            f"exact ({ratio:.1f}x)")
+    return (
+        f"{check.name}: recall@{check.k} {report.recall:.3f} (worst query {report.min_recall:.2f}, "
+        f"{len(report.outcomes)} queries, {check.rows} rows, {_settings_text(check)}); "
+        f"median latency {report.median_indexed_ms:.2f} ms indexed vs {report.median_exact_ms:.2f} ms "
+        f"exact ({ratio:.1f}x)"
+    )
 
 
 def _tuning_hint(target: IndexTarget, settings: dict[str, Any]) -> str:
     if target.method == "hnsw":
         ef = settings.get("hnsw.ef_search", 40)
-        return (f"raise hnsw.ef_search (now {ef}) under settings and in the application, or set "
-                "hnsw.iterative_scan: strict_order (pgvector >= 0.8)")
+        return (
+            f"raise hnsw.ef_search (now {ef}) under settings and in the application, or set "
+            "hnsw.iterative_scan: strict_order (pgvector >= 0.8)"
+        )
     probes = settings.get("ivfflat.probes", 1)
     lists = target.options.get("lists", "100")
-    return (f"raise ivfflat.probes (now {probes}, lists = {lists}; e.g. sqrt(lists)) under settings and in the "
-            "application, or set ivfflat.iterative_scan: relaxed_order (pgvector >= 0.8; re-sort its rows)")
+    return (
+        f"raise ivfflat.probes (now {probes}, lists = {lists}; e.g. sqrt(lists)) under settings and in the "
+        "application, or set ivfflat.iterative_scan: relaxed_order (pgvector >= 0.8; re-sort its rows)"
+    )
+
+
+def _settings_text(check: SearchCheck) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in check.settings.items()) or "default settings"
 
 
 def judge_results(check: SearchCheck, target: IndexTarget, report: Any) -> None:
@@ -201,13 +225,16 @@ def judge_results(check: SearchCheck, target: IndexTarget, report: Any) -> None:
     short = ""
     if report.short:
         worst = min(report.short, key=lambda o: o.returned)
-        short = (f"the index returned fewer rows than exist for {len(report.short)} of {n} query vectors "
-                 f"(e.g. {worst.returned} instead of {worst.expected}): the filter is applied after the index "
-                 "scan, which stops early")
+        short = (
+            f"the index returned fewer rows than exist for {len(report.short)} of {n} query vectors "
+            f"(e.g. {worst.returned} instead of {worst.expected}): the filter is applied after the index "
+            "scan, which stops early"
+        )
     if report.recall < check.min_recall:
         also = f" ({short})" if short else ""
         raise fail(
-            f"search check {check.name}: recall@{check.k} = {report.recall:.3f} < min_recall {check.min_recall} "
+            f"search check {check.name}: recall@{check.k} = {report.recall:.3f} "
+            f"< min_recall {check.min_recall} "
             f"over {n} query vectors on {check.rows} clustered rows{also}; {_tuning_hint(target, settings)}"
         )
     if short:
@@ -225,8 +252,12 @@ def collect(manifest: Manifest, settings: PluginSettings) -> Iterable[GuardSpec]
 def _shape_item(check: SearchCheck) -> Any:
     def run(ctx: GuardContext) -> None:
         prepared = check_shape(ctx.manifest, check)
-        ctx.summary(SECTION, f"{check.name}: shape ok (ORDER BY {prepared.target.column} "
-                             f"{prepared.shape.operator} ... LIMIT {prepared.shape.limit}, {prepared.target.opclass})")
+        ctx.summary(
+            SECTION,
+            f"{check.name}: shape ok (ORDER BY {prepared.target.column} "
+            f"{prepared.shape.operator} ... LIMIT {prepared.shape.limit}, {prepared.target.opclass})",
+        )
+
     return run
 
 
@@ -234,13 +265,19 @@ def _plan_item(check: SearchCheck) -> Any:
     def run(ctx: GuardContext) -> None:
         facts = check_plan(ctx.manifest, check, ctx.fresh_db(f"search_plan_{check.name}"))
         ctx.summary(SECTION, f"{check.name}: plan {facts.outline}")
+
     return run
 
 
 def _results_item(check: SearchCheck) -> Any:
     def run(ctx: GuardContext) -> None:
-        check_results(ctx.manifest, check, ctx.fresh_db(f"search_results_{check.name}"),
-                      on_summary=lambda line: ctx.summary(SECTION, line))
+        check_results(
+            ctx.manifest,
+            check,
+            ctx.fresh_db(f"search_results_{check.name}"),
+            on_summary=lambda line: ctx.summary(SECTION, line),
+        )
+
     return run
 
 

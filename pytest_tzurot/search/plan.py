@@ -47,8 +47,9 @@ def planner_settings(conn: psycopg.Connection[Any], settings: Mapping[str, Any])
                 conn.execute("SELECT set_config(%s, %s, true)", (str(name), setting_value(value)))
             except psycopg.Error as exc:
                 first = str(exc).strip().splitlines()[0]
-                raise GuardFailure(f"settings: {name} = {value!r}: {first}; fix it under settings: "
-                                   "of the search check") from None
+                raise GuardFailure(
+                    f"settings: {name} = {value!r}: {first}; fix it under settings: of the search check"
+                ) from None
         yield
     finally:
         conn.rollback()
@@ -101,16 +102,23 @@ def facts(plan: dict[str, Any], index: str) -> PlanFacts:
     return result
 
 
-def explain(conn: psycopg.Connection[Any], sql_text: str, params: Mapping[str, Any],
-            settings: Mapping[str, Any], index: str) -> PlanFacts:
+def explain(
+    conn: psycopg.Connection[Any],
+    sql_text: str,
+    params: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    index: str,
+) -> PlanFacts:
     """EXPLAIN (FORMAT JSON) of the query with its parameters bound, under `settings`."""
     with planner_settings(conn, settings):
         try:
             row = conn.execute("EXPLAIN (FORMAT JSON) " + sql_text, params).fetchone()  # type: ignore[arg-type]
         except psycopg.Error as exc:
             first = str(exc).strip().splitlines()[0]
-            raise GuardFailure(f"EXPLAIN of the search query failed on the migrated database: {first}; "
-                               "fix the query (it must run against the schema the migrations build)") from None
+            raise GuardFailure(
+                f"EXPLAIN of the search query failed on the migrated database: {first}; "
+                "fix the query (it must run against the schema the migrations build)"
+            ) from None
     assert row is not None
     document = row[0]
     return facts(document[0]["Plan"], index)

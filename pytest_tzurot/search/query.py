@@ -49,8 +49,9 @@ class Placeholder:
 
 def label(name: str, style: str) -> str:
     """The parameter as the user writes it, e.g. `$1`, `:embedding`, `%(embedding)s`."""
-    return {"colon": f":{name}", "pyformat": f"%({name})s", "dollar": f"${name}",
-            "template": f"${{{name}}}"}[style]
+    return {"colon": f":{name}", "pyformat": f"%({name})s", "dollar": f"${name}", "template": f"${{{name}}}"}[
+        style
+    ]
 
 
 def param_key(name: str) -> str:
@@ -93,7 +94,7 @@ class QueryText:
     def _render(self, placeholder: str, escape_percent: bool) -> str:
         out, pos = [], 0
         for p in self.placeholders:
-            chunk = self.text[pos:p.start]
+            chunk = self.text[pos : p.start]
             out.append(chunk.replace("%", "%%") if escape_percent else chunk)
             out.append(placeholder.format(self.key(p.name)))
             pos = p.end
@@ -140,8 +141,10 @@ def _find_placeholders(text: str, path: Path, base_line: int) -> list[Placeholde
             i = m.end()
             continue
         if ch == "%" and text.startswith("%s", i):
-            raise ConfigError(f"{path}:{line}: positional %s placeholders have no names; "
-                              "write %(name)s (e.g. %(embedding)s) so the guard can bind each one")
+            raise ConfigError(
+                f"{path}:{line}: positional %s placeholders have no names; "
+                "write %(name)s (e.g. %(embedding)s) so the guard can bind each one"
+            )
         if ch == "$" and (m := _TEMPLATE.match(text, i)):
             found.append(Placeholder(m.group(1), "template", i, m.end(), line))
             i = m.end()
@@ -173,8 +176,14 @@ def load(path: Path) -> QueryText:
     if not statements:
         raise ConfigError(f"{path}: the search query file is empty; write the application's SELECT")
     if len(statements) > 1:
-        raise ConfigError(f"{path}:{statements[1].line}: the search query file holds "
-                          f"{len(statements)} statements; keep only the similarity SELECT")
+        raise ConfigError(
+            f"{path}:{statements[1].line}: the search query file holds "
+            f"{len(statements)} statements; keep only the similarity SELECT"
+        )
     stmt = statements[0]
-    return QueryText(path=path, text=stmt.text, line=stmt.line,
-                     placeholders=tuple(_find_placeholders(stmt.text, path, stmt.line)))
+    return QueryText(
+        path=path,
+        text=stmt.text,
+        line=stmt.line,
+        placeholders=tuple(_find_placeholders(stmt.text, path, stmt.line)),
+    )

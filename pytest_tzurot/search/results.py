@@ -17,6 +17,7 @@ recomputes each returned row's distance from its stored embedding and checks:
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections.abc import Mapping, Sequence
@@ -103,8 +104,9 @@ class ResultsReport:
         return [o for o in self.outcomes if o.returned < o.expected]
 
 
-def _run(conn: psycopg.Connection[Any], text: str, params: Mapping[str, Any],
-         settings: Mapping[str, Any]) -> tuple[list[str], list[tuple[Any, ...]], float]:
+def _run(
+    conn: psycopg.Connection[Any], text: str, params: Mapping[str, Any], settings: Mapping[str, Any]
+) -> tuple[list[str], list[tuple[Any, ...]], float]:
     with planner_settings(conn, settings):
         started = time.perf_counter()
         cur = conn.execute(text, params)  # type: ignore[arg-type]
@@ -124,9 +126,20 @@ def primary_key(conn: psycopg.Connection[Any], schema: str, table: str) -> str |
     return rows[0][0] if len(rows) == 1 else None
 
 
-def evaluate(conn: psycopg.Connection[Any], *, sql_text: str, bind: Any, vectors: Sequence[np.ndarray],
-             operator: str, schema: str, table: str, column: str, k: int,
-             labelled: Sequence[LabelledColumn], settings: Mapping[str, Any]) -> ResultsReport:
+def evaluate(
+    conn: psycopg.Connection[Any],
+    *,
+    sql_text: str,
+    bind: Any,
+    vectors: Sequence[np.ndarray],
+    operator: str,
+    schema: str,
+    table: str,
+    column: str,
+    k: int,
+    labelled: Sequence[LabelledColumn],
+    settings: Mapping[str, Any],
+) -> ResultsReport:
     """Run the query for every vector in `vectors`; `bind(vector)` gives the query's parameters.
 
     Problems (NULL embeddings, order, values, short results) are collected in the report;
@@ -136,11 +149,12 @@ def evaluate(conn: psycopg.Connection[Any], *, sql_text: str, bind: Any, vectors
     report = ResultsReport(k=k)
     exact_settings = {**settings, "enable_indexscan": "off"}
     lookup = sql.SQL("SELECT {pk}, {col} FROM {t} WHERE {pk} = ANY(%s)").format(
-        pk=sql.Identifier(pk or "id"), col=sql.Identifier(column), t=sql.Identifier(schema, table))
+        pk=sql.Identifier(pk or "id"), col=sql.Identifier(column), t=sql.Identifier(schema, table)
+    )
     for number, vector in enumerate(vectors, start=1):
         params = bind(vector)
         names, rows, indexed_ms = _run(conn, sql_text, params, settings)
-        exact_names, exact_rows, exact_ms = _run(conn, sql_text, params, exact_settings)
+        _, exact_rows, exact_ms = _run(conn, sql_text, params, exact_settings)
         if pk is None or pk not in names:
             raise GuardFailure(
                 f"the search query does not select the primary key of {schema}.{table} "
@@ -153,7 +167,7 @@ def evaluate(conn: psycopg.Connection[Any], *, sql_text: str, bind: Any, vectors
         stored = dict(conn.execute(lookup, (list({*ids, *exact_ids}),)).fetchall())
         conn.rollback()
 
-        def dist(row_id: Any, vector: np.ndarray = vector) -> float:
+        def dist(row_id: Any, vector: np.ndarray = vector, stored: dict[Any, Any] = stored) -> float:
             emb = stored.get(row_id)
             return float("nan") if emb is None else distance(operator, as_array(emb), vector)
 
@@ -161,32 +175,41 @@ def evaluate(conn: psycopg.Connection[Any], *, sql_text: str, bind: Any, vectors
         exact = [dist(i) for i in exact_ids if stored.get(i) is not None]
         where = f"query vector {number}"
         if any(stored.get(i) is None for i in ids):
-            report.problems.append(f"{where}: a returned row has a NULL embedding; add "
-                                   f"`WHERE {column} IS NOT NULL` (NULL distances sort last and are no neighbours)")
+            report.problems.append(
+                f"{where}: a returned row has a NULL embedding; add "
+                f"`WHERE {column} IS NOT NULL` (NULL distances sort last and are no neighbours)"
+            )
         finite = [d for d in got if d == d]
-        if any(b < a - TIE_TOLERANCE for a, b in zip(finite, finite[1:])):
-            report.problems.append(f"{where}: rows are not in non-decreasing {operator} distance order "
-                                   f"({', '.join(f'{d:.6f}' for d in finite[:k])}); ORDER BY the distance ascending")
+        if any(b < a - TIE_TOLERANCE for a, b in itertools.pairwise(finite)):
+            report.problems.append(
+                f"{where}: rows are not in non-decreasing {operator} distance order "
+                f"({', '.join(f'{d:.6f}' for d in finite[:k])}); ORDER BY the distance ascending"
+            )
         for lab in labelled:
             if lab.name not in names or lab.operator not in ("<->", "<#>", "<=>", "<+>"):
                 continue
             col = names.index(lab.name)
-            for row, row_id in zip(rows, ids):
+            for row, row_id in zip(rows, ids, strict=True):
                 emb = stored.get(row_id)
                 if emb is None or row[col] is None:
                     continue
                 want = labelled_value(lab, distance(lab.operator, as_array(emb), vector))
                 if abs(float(row[col]) - want) > TOLERANCE:
                     report.problems.append(
-                        f"{where}: column {lab.name} = {float(row[col]):.6f} for row {row_id}, but the exact "
-                        f"value computed from its embedding is {want:.6f}; compute it from {lab.operator} as the "
-                        "index's distance"
+                        f"{where}: column {lab.name} = {float(row[col]):.6f} for row {row_id}, but the "
+                        f"exact value computed from its embedding is {want:.6f}; compute it from "
+                        f"{lab.operator} as the index's distance"
                     )
                     break
         threshold = exact[-1] if exact else float("inf")
-        correct = sum(1 for d in set(zip(ids, got)) if d[1] == d[1] and d[1] <= threshold + TIE_TOLERANCE)
+        # Tie-aware: any row as close as the k-th exact neighbour is a right answer.
+        unique = dict(zip(ids, got, strict=True))
+        correct = sum(1 for d in unique.values() if d == d and d <= threshold + TIE_TOLERANCE)
         expected = len(exact)
         recall = 1.0 if expected == 0 else min(correct, expected) / expected
-        report.outcomes.append(QueryOutcome(returned=len(ids), expected=expected, recall=recall,
-                                            indexed_ms=indexed_ms, exact_ms=exact_ms))
+        report.outcomes.append(
+            QueryOutcome(
+                returned=len(ids), expected=expected, recall=recall, indexed_ms=indexed_ms, exact_ms=exact_ms
+            )
+        )
     return report

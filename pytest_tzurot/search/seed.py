@@ -111,21 +111,25 @@ def _synth(column: Column, n: sql.Composable, where: str) -> sql.Composable:
     )
 
 
-def _value_expr(column: Column, ord_: sql.Composable, filters: dict[str, Any], key: str,
-                where: str) -> sql.Composable:
+def _value_expr(
+    column: Column, ord_: sql.Composable, filters: dict[str, Any], key: str, where: str
+) -> sql.Composable:
     """The value of `column` in row number `ord_` (see the module docstring)."""
     if column.name in filters:
-        other = _synth(column, sql.SQL("(1 + mod({} / 2, {}))").format(ord_, sql.Literal(OTHER_FILTER_VALUES)),
-                       where)
+        other = _synth(
+            column, sql.SQL("(1 + mod({} / 2, {}))").format(ord_, sql.Literal(OTHER_FILTER_VALUES)), where
+        )
         return sql.SQL("CASE WHEN mod({o}, 2) = 0 THEN CAST({p} AS {t}) ELSE {other} END").format(
-            o=ord_, p=sql.Placeholder(key), t=sql.SQL(column.type_sql), other=other)
+            o=ord_, p=sql.Placeholder(key), t=sql.SQL(column.type_sql), other=other
+        )
     if column.references:
         return _synth(column, sql.SQL("mod({}, {})").format(ord_, sql.Literal(FOREIGN_KEY_VALUES)), where)
     return _synth(column, ord_, where)
 
 
-def _insert_parents(conn: psycopg.Connection[Any], column: Column, value: sql.Composable,
-                    params: dict[str, Any]) -> None:
+def _insert_parents(
+    conn: psycopg.Connection[Any], column: Column, value: sql.Composable, params: dict[str, Any]
+) -> None:
     """Insert the referenced rows that `column`'s made-up values point to."""
     assert column.references and column.ref_column
     parent = column.references
@@ -133,7 +137,8 @@ def _insert_parents(conn: psycopg.Connection[Any], column: Column, value: sql.Co
     for c in parent_cols:
         if c.references:
             raise GuardFailure(
-                f"seeding {parent}: NOT NULL column {c.name} references {c.references}; the search guard seeds "
+                f"seeding {parent}: NOT NULL column {c.name} references {c.references}; "
+                "the search guard seeds "
                 f"one level of foreign keys: give {parent}.{c.name} a DEFAULT or make it nullable"
             )
     n = sql.SQL("(row_number() OVER ())")
@@ -142,13 +147,24 @@ def _insert_parents(conn: psycopg.Connection[Any], column: Column, value: sql.Co
     query = sql.SQL(
         "INSERT INTO {parent} ({names}) SELECT {values} FROM "
         "(SELECT DISTINCT {value} AS v FROM generate_series(0, 11) AS g(ord)) AS d ON CONFLICT DO NOTHING"
-    ).format(parent=sql.SQL(parent), names=sql.SQL(", ").join(names), values=sql.SQL(", ").join(values),
-             value=value)
+    ).format(
+        parent=sql.SQL(parent),
+        names=sql.SQL(", ").join(names),
+        values=sql.SQL(", ").join(values),
+        value=value,
+    )
     conn.execute(query, params)
 
 
-def seed(conn: psycopg.Connection[Any], target: IndexTarget, rows: int, *, filters: dict[str, Any] | None = None,
-         seed: int = DEFAULT_SEED, rebuild: bool = True) -> SeedResult:
+def seed(
+    conn: psycopg.Connection[Any],
+    target: IndexTarget,
+    rows: int,
+    *,
+    filters: dict[str, Any] | None = None,
+    seed: int = DEFAULT_SEED,
+    rebuild: bool = True,
+) -> SeedResult:
     """Load `rows` synthetic rows into the index's table and rebuild the index; commits.
 
     `filters` maps a column to the value the query's filter parameter has.
@@ -162,11 +178,15 @@ def seed(conn: psycopg.Connection[Any], target: IndexTarget, rows: int, *, filte
     qualified = sql.Identifier(target.schema, target.table)
     where = f"{target.schema}.{target.table}"
     if target.base_type not in SEEDABLE_TYPES:
-        raise GuardFailure(f"seeding {where}.{target.column}: type {target.column_type} is not supported; "
-                           f"the search guard seeds {', '.join(SEEDABLE_TYPES)} columns")
+        raise GuardFailure(
+            f"seeding {where}.{target.column}: type {target.column_type} is not supported; "
+            f"the search guard seeds {', '.join(SEEDABLE_TYPES)} columns"
+        )
     if not target.dimensions:
-        raise GuardFailure(f"seeding {where}.{target.column}: the column is {target.column_type} without a "
-                           f"dimension; declare it as {target.base_type}(n), as an index requires")
+        raise GuardFailure(
+            f"seeding {where}.{target.column}: the column is {target.column_type} without a "
+            f"dimension; declare it as {target.base_type}(n), as an index requires"
+        )
     metric = dialect.metric_for_opclass(target.opclass)
     normalize = metric is not None and metric.name in ("cosine", "inner_product")
     data = generate(rows, target.dimensions, seed=seed, normalize=normalize)
@@ -174,24 +194,35 @@ def seed(conn: psycopg.Connection[Any], target: IndexTarget, rows: int, *, filte
     notices: list[str] = []
 
     def on_notice(diag: psycopg.errors.Diagnostic) -> None:
-        notices.append(" ".join(part for part in (diag.message_primary, diag.message_detail,
-                                                   diag.message_hint) if part))
+        notices.append(
+            " ".join(part for part in (diag.message_primary, diag.message_detail, diag.message_hint) if part)
+        )
 
     conn.add_notice_handler(on_notice)
     started = time.perf_counter()
-    columns = _columns(conn, conn.execute("SELECT %s::regclass::text", (f'"{target.schema}"."{target.table}"',))
-                       .fetchone()[0])  # type: ignore[index]
+    columns = _columns(
+        conn,
+        conn.execute("SELECT %s::regclass::text", (f'"{target.schema}"."{target.table}"',)).fetchone()[0],
+    )  # type: ignore[index]
     missing = sorted(set(filters) - {c.name for c in columns})
     if missing:
-        raise GuardFailure(f"seeding {where}: the query filters on {', '.join(missing)}, not a column of {where}")
+        raise GuardFailure(
+            f"seeding {where}: the query filters on {', '.join(missing)}, not a column of {where}"
+        )
     fill = [c for c in columns if c.name != target.column and (c.needs_value or c.name in filters)]
     params = {f"f{i}": str(filters[c.name]) for i, c in enumerate(fill) if c.name in filters}
     keys = {c.name: f"f{i}" for i, c in enumerate(fill)}
     ord_ = sql.SQL("s.ord")
     try:
-        conn.execute(sql.SQL("CREATE TEMP TABLE tzurot_seed (ord integer, emb {}) ON COMMIT DROP")
-                     .format(sql.SQL(target.column_type or target.base_type)))
-        with conn.cursor() as cur, cur.copy("COPY tzurot_seed (ord, emb) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        conn.execute(
+            sql.SQL("CREATE TEMP TABLE tzurot_seed (ord integer, emb {}) ON COMMIT DROP").format(
+                sql.SQL(target.column_type or target.base_type)
+            )
+        )
+        with (
+            conn.cursor() as cur,
+            cur.copy("COPY tzurot_seed (ord, emb) FROM STDIN WITH (FORMAT BINARY)") as copy,
+        ):
             copy.set_types(["int4", target.base_type])
             if target.base_type == "halfvec":
                 from pgvector import HalfVector
@@ -207,8 +238,12 @@ def seed(conn: psycopg.Connection[Any], target: IndexTarget, rows: int, *, filte
                 _insert_parents(conn, c, value, params)
         names = [sql.Identifier(target.column)] + [sql.Identifier(c.name) for c in fill]
         values = [sql.SQL("s.emb")] + [_value_expr(c, ord_, filters, keys[c.name], where) for c in fill]
-        conn.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM tzurot_seed AS s ORDER BY s.ord").format(
-            qualified, sql.SQL(", ").join(names), sql.SQL(", ").join(values)), params)
+        conn.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM tzurot_seed AS s ORDER BY s.ord").format(
+                qualified, sql.SQL(", ").join(names), sql.SQL(", ").join(values)
+            ),
+            params,
+        )
         loaded = time.perf_counter()
         if rebuild:
             notices.clear()
@@ -221,17 +256,24 @@ def seed(conn: psycopg.Connection[Any], target: IndexTarget, rows: int, *, filte
         raise GuardFailure(f"seeding {where} with {rows} synthetic rows failed: {first}") from None
     finally:
         conn.remove_notice_handler(on_notice)
-    result = SeedResult(table=where, rows=rows, dataset=data, filter_values=filters, notices=notices,
-                        load_seconds=loaded - started, rebuild_seconds=time.perf_counter() - loaded)
+    result = SeedResult(
+        table=where,
+        rows=rows,
+        dataset=data,
+        filter_values=filters,
+        notices=notices,
+        load_seconds=loaded - started,
+        rebuild_seconds=time.perf_counter() - loaded,
+    )
     little = [n for n in notices if "little data" in n]
     if little:
         lists = target.options.get("lists", "100")
         indexed = rows - int(data.null_mask.sum())
         raise GuardFailure(
-            f"index {target.name}: PostgreSQL reports \"{little[0]}\" after loading {rows} rows "
-            f"({indexed} with embeddings) and rebuilding it: ivfflat computes its {lists} lists when the index "
-            f"is built, so an index built on a (nearly) empty table has poor recall until rebuilt; raise rows "
-            f"in the search check (at least lists x 50) or lower lists, and in production build or REINDEX "
-            f"the index after the table has data"
+            f'index {target.name}: PostgreSQL reports "{little[0]}" after loading {rows} rows '
+            f"({indexed} with embeddings) and rebuilding it: ivfflat computes its {lists} lists when the "
+            "index is built, so an index built on a (nearly) empty table has poor recall until rebuilt; "
+            "raise rows in the search check (at least lists x 50) or lower lists, and in production build "
+            "or REINDEX the index after the table has data"
         )
     return result

@@ -83,16 +83,21 @@ def _form(node: exp.Expression) -> tuple[str, dialect.Distance | None]:
     node = _unwrap(node)
     if isinstance(node, dialect.Distance):
         return "distance", node
-    if isinstance(node, exp.Sub) and isinstance(_unwrap(node.this), exp.Literal) \
-            and _unwrap(node.this).name in ("1", "1.0") and isinstance(_unwrap(node.expression), dialect.Distance):
+    if (
+        isinstance(node, exp.Sub)
+        and isinstance(_unwrap(node.this), exp.Literal)
+        and _unwrap(node.this).name in ("1", "1.0")
+        and isinstance(_unwrap(node.expression), dialect.Distance)
+    ):
         return "one_minus", _unwrap(node.expression)  # type: ignore[return-value]
     if isinstance(node, exp.Neg) and isinstance(_unwrap(node.this), dialect.Distance):
         return "negated", _unwrap(node.this)  # type: ignore[return-value]
     if isinstance(node, exp.Mul):
         for a, b in ((node.this, node.expression), (node.expression, node.this)):
             b = _unwrap(b)
-            minus_one = (isinstance(b, exp.Neg) and _unwrap(b.this).name == "1") or \
-                (isinstance(b, exp.Literal) and b.name == "-1")
+            minus_one = (isinstance(b, exp.Neg) and _unwrap(b.this).name == "1") or (
+                isinstance(b, exp.Literal) and b.name == "-1"
+            )
             if isinstance(_unwrap(a), dialect.Distance) and minus_one:
                 return "negated", _unwrap(a)  # type: ignore[return-value]
     found = dialect.distances(node)
@@ -100,8 +105,9 @@ def _form(node: exp.Expression) -> tuple[str, dialect.Distance | None]:
 
 
 class _Analysis:
-    def __init__(self, query: QueryText, target: IndexTarget, k: int, settings: dict[str, Any],
-                 params: dict[str, Any]) -> None:
+    def __init__(
+        self, query: QueryText, target: IndexTarget, k: int, settings: dict[str, Any], params: dict[str, Any]
+    ) -> None:
         self.query = query
         self.target = target
         self.k = k
@@ -126,7 +132,9 @@ class _Analysis:
     def sql(self, node: exp.Expression) -> str:
         """`node` as SQL, with parameters shown as the user wrote them."""
         text = dialect.to_sql(node)
-        return re.sub(r"%\((tzp_[0-9]+)\)s|:(tzp_[0-9]+)", lambda m: self.label(m.group(1) or m.group(2)), text)
+        return re.sub(
+            r"%\((tzp_[0-9]+)\)s|:(tzp_[0-9]+)", lambda m: self.label(m.group(1) or m.group(2)), text
+        )
 
     def vector_text(self) -> str:
         vector = self.shape.vector_param or next(iter(self.query.names), "embedding")
@@ -137,7 +145,9 @@ class _Analysis:
 
     def formula(self, form: str, op: str) -> str:
         column, vector = self.target.column, self.vector_text()
-        return {"one_minus": f"1 - ({column} {op} {vector})", "negated": f"({column} {op} {vector}) * -1"}[form]
+        return {"one_minus": f"1 - ({column} {op} {vector})", "negated": f"({column} {op} {vector}) * -1"}[
+            form
+        ]
 
     def index_text(self) -> str:
         return f"{self.target.name} ({self.target.method}, {self.target.opclass})"
@@ -151,12 +161,16 @@ class _Analysis:
             self.problem(f"{self.where()}: the query does not parse: {first}")
             return self.shape
         if not isinstance(tree, exp.Select):
-            self.problem(f"{self.where()}: the search query must be one SELECT (got {tree.key.upper()}); "
-                         "put the similarity SELECT itself in the file")
+            self.problem(
+                f"{self.where()}: the search query must be one SELECT (got {tree.key.upper()}); "
+                "put the similarity SELECT itself in the file"
+            )
             return self.shape
         if self.metric is None:
-            self.problem(f"index {self.target.name}: operator class {self.target.opclass} is not one of "
-                         f"pgvector's (from {self.target.source}); fix the opclass")
+            self.problem(
+                f"index {self.target.name}: operator class {self.target.opclass} is not one of "
+                f"pgvector's (from {self.target.source}); fix the opclass"
+            )
         self.select_list(tree)
         self.order_by(tree)
         self.limit(tree)
@@ -181,8 +195,10 @@ class _Analysis:
     def order_by(self, tree: exp.Select) -> None:
         order = tree.args.get("order")
         if order is None or not order.expressions:
-            self.problem(f"{self.where()}: no ORDER BY: order by the distance, {self.good_order()} "
-                         f"LIMIT {self.k}, so the index {self.index_text()} can serve the query")
+            self.problem(
+                f"{self.where()}: no ORDER BY: order by the distance, {self.good_order()} "
+                f"LIMIT {self.k}, so the index {self.index_text()} can serve the query"
+            )
             return
         first: exp.Ordered = order.expressions[0]
         key = _unwrap(first.this)
@@ -195,8 +211,10 @@ class _Analysis:
                 key = _unwrap(self.positions[position - 1])
         form, distance = _form(key)
         if distance is None:
-            self.problem(f"{self.where()}: ORDER BY {shown} is not a vector distance; "
-                         f"use {self.good_order()} LIMIT {self.k}")
+            self.problem(
+                f"{self.where()}: ORDER BY {shown} is not a vector distance; "
+                f"use {self.good_order()} LIMIT {self.k}"
+            )
             return
         self.shape.operator = distance.operator
         self.vector_operand(distance)
@@ -208,19 +226,24 @@ class _Analysis:
                 f"ascending: {self.good_order()}"
             )
         elif first.args.get("desc"):
-            self.problem(f"{self.where()}: ORDER BY {shown} DESC returns the farthest rows first and "
-                         f"cannot use the index; order ascending: {self.good_order()}")
+            self.problem(
+                f"{self.where()}: ORDER BY {shown} DESC returns the farthest rows first and "
+                f"cannot use the index; order ascending: {self.good_order()}"
+            )
         if self.metric is not None and distance.operator != self.want:
             used = dialect.METRICS[distance.operator]
             self.problem(
-                f"{self.where()}: ORDER BY uses `{used.operator}` ({used.name.replace('_', ' ')} distance) but "
+                f"{self.where()}: ORDER BY uses `{used.operator}` "
+                f"({used.name.replace('_', ' ')} distance) but "
                 f"{self.index_text()} serves `{self.want}`: use `{self.want}` to match {self.target.opclass} "
                 f"(or index with the opclass for `{used.operator}`)"
             )
         column = self.shape.column
         if column is not None and column != self.target.column.lower():
-            self.problem(f"{self.where()}: ORDER BY orders by column {column}, but {self.target.name} indexes "
-                         f"{self.target.table}.{self.target.column}; order by {self.target.column}")
+            self.problem(
+                f"{self.where()}: ORDER BY orders by column {column}, but {self.target.name} indexes "
+                f"{self.target.table}.{self.target.column}; order by {self.target.column}"
+            )
 
     def vector_operand(self, distance: dialect.Distance) -> None:
         sides = (distance.this, distance.expression)
@@ -240,8 +263,10 @@ class _Analysis:
     def limit(self, tree: exp.Select) -> None:
         node = tree.args.get("limit")
         if node is None or node.expression is None:
-            self.problem(f"{self.where()}: no LIMIT: add LIMIT {self.k}; without a LIMIT pgvector's index "
-                         "is not used and every row is sorted")
+            self.problem(
+                f"{self.where()}: no LIMIT: add LIMIT {self.k}; without a LIMIT pgvector's index "
+                "is not used and every row is sorted"
+            )
             return
         value = _unwrap(node.expression)
         if isinstance(value, exp.Placeholder):
@@ -252,12 +277,16 @@ class _Analysis:
         elif isinstance(value, exp.Literal) and not value.is_string and value.name.isdigit():
             self.shape.limit = int(value.name)
         else:
-            self.problem(f"{self.where()}: LIMIT {self.sql(value)} is not a number or a parameter; "
-                         f"write LIMIT {self.k}")
+            self.problem(
+                f"{self.where()}: LIMIT {self.sql(value)} is not a number or a parameter; "
+                f"write LIMIT {self.k}"
+            )
             return
         if self.shape.limit != self.k:
-            self.problem(f"{self.where()}: the query returns LIMIT {self.shape.limit} rows but the search check "
-                         f"has k = {self.k}; make k equal to the query's LIMIT")
+            self.problem(
+                f"{self.where()}: the query returns LIMIT {self.shape.limit} rows but the search check "
+                f"has k = {self.k}; make k equal to the query's LIMIT"
+            )
 
     def filters(self, tree: exp.Select) -> None:
         where = tree.args.get("where")
@@ -279,15 +308,19 @@ class _Analysis:
             form, distance = _form(inner)
             if distance is None:
                 if "similarity" in name.lower() or "distance" in name.lower():
-                    self.problem(f"{self.where()}: column {name} is not computed from a vector distance; "
-                                 f"compute it from `{self.want}`")
+                    self.problem(
+                        f"{self.where()}: column {name} is not computed from a vector distance; "
+                        f"compute it from `{self.want}`"
+                    )
                 continue
             op = distance.operator
             if form == "distance" and "similarity" in name.lower():
                 expected = SIMILARITY_FORM.get(dialect.METRICS[op].name)
                 fix = f"compute it as {self.formula(expected, op)}" if expected else "name it distance"
-                self.problem(f"{self.where()}: column {name} holds the distance {self.sql(inner)}, "
-                             f"not a similarity (smaller is closer); {fix}")
+                self.problem(
+                    f"{self.where()}: column {name} holds the distance {self.sql(inner)}, "
+                    f"not a similarity (smaller is closer); {fix}"
+                )
                 continue
             if form == "distance":
                 self.shape.labelled.append(LabelledColumn(name, op, form))
@@ -302,18 +335,23 @@ class _Analysis:
                 fix = self.formula(expected, self.want) if expected else f"`{self.want}`"
                 self.problem(
                     f"{self.where()}: {name} = {self.sql(inner)} uses `{op}` "
-                    f"({used.name.replace('_', ' ')} distance), which is not a {self.metric.name.replace('_', ' ')} "
+                    f"({used.name.replace('_', ' ')} distance), which is not a "
+                    f"{self.metric.name.replace('_', ' ')} "
                     f"similarity: use `{self.want}` to match {self.target.opclass}, e.g. {fix}"
                 )
                 continue
             expected = SIMILARITY_FORM.get(used.name)
             if expected is None:
-                self.problem(f"{self.where()}: {name} is labelled a similarity, but {used.name} distance "
-                             f"(`{op}`) has no similarity form; select the distance itself")
+                self.problem(
+                    f"{self.where()}: {name} is labelled a similarity, but {used.name} distance "
+                    f"(`{op}`) has no similarity form; select the distance itself"
+                )
             elif form != expected:
-                self.problem(f"{self.where()}: {name} = {self.sql(inner)} is not a "
-                             f"{used.name.replace('_', ' ')} similarity; compute it as "
-                             f"{self.formula(expected, op)}")
+                self.problem(
+                    f"{self.where()}: {name} = {self.sql(inner)} is not a "
+                    f"{used.name.replace('_', ' ')} similarity; compute it as "
+                    f"{self.formula(expected, op)}"
+                )
             else:
                 self.shape.labelled.append(LabelledColumn(name, op, form))
 
@@ -323,13 +361,17 @@ class _Analysis:
                 if name in self.query.names:
                     self.shape.vector_param = name
         if self.shape.operator is not None and self.shape.vector_param is None:
-            self.problem(f"{self.where()}: the distance in ORDER BY compares with no parameter; pass the "
-                         f"query vector as a parameter, e.g. {self.target.column} {self.want or '<=>'} :embedding")
+            self.problem(
+                f"{self.where()}: the distance in ORDER BY compares with no parameter; pass the "
+                f"query vector as a parameter, e.g. {self.target.column} {self.want or '<=>'} :embedding"
+            )
         for name in self.query.names:
             if name in (self.shape.vector_param, self.shape.limit_param) or name in self.params:
                 continue
-            self.problem(f"{self.where()}: parameter {self.query.label(name)} has no value; add "
-                         f"`{param_key(name)}: <value>` under params: of this search check")
+            self.problem(
+                f"{self.where()}: parameter {self.query.label(name)} has no value; add "
+                f"`{param_key(name)}: <value>` under params: of this search check"
+            )
 
     def hnsw(self) -> None:
         if self.target.method != "hnsw" or self.shape.limit is None:
@@ -338,7 +380,8 @@ class _Analysis:
         iterative = str(self.settings.get("hnsw.iterative_scan", "off")).lower() not in ("off", "false")
         if self.shape.limit > ef_search and not iterative:
             self.problem(
-                f"{self.where()}: LIMIT {self.shape.limit} > hnsw.ef_search ({ef_search}): an HNSW scan returns "
+                f"{self.where()}: LIMIT {self.shape.limit} > hnsw.ef_search ({ef_search}): "
+                "an HNSW scan returns "
                 f"at most ef_search rows; set `hnsw.ef_search: {self.shape.limit}` (or more) "
                 "under settings (and SET it in the application), or `hnsw.iterative_scan: relaxed_order` "
                 "(pgvector >= 0.8)"
@@ -350,7 +393,13 @@ class _Analysis:
                 self.problem(f"settings: {name!r} is not a PostgreSQL setting name (e.g. ivfflat.probes)")
 
 
-def analyse(query: QueryText, target: IndexTarget, *, k: int, settings: dict[str, Any] | None = None,
-            params: dict[str, Any] | None = None) -> Shape:
+def analyse(
+    query: QueryText,
+    target: IndexTarget,
+    *,
+    k: int,
+    settings: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+) -> Shape:
     """The query's shape against the index; never raises for a bad query (see `Shape.problems`)."""
     return _Analysis(query, target, k, dict(settings or {}), dict(params or {})).run()

@@ -32,10 +32,14 @@ _CREATE = re.compile(
     rf"\s*\)(?:\s+WITH\s*\((?P<with>[^)]*)\))?",
     re.IGNORECASE | re.DOTALL,
 )
-_DROP = re.compile(r"^\s*DROP\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?(?P<names>.+)$",
-                   re.IGNORECASE | re.DOTALL)
-_RENAME = re.compile(rf"^\s*ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?(?P<old>(?:{_IDENT}\s*\.\s*)?{_IDENT})"
-                     rf"\s+RENAME\s+TO\s+(?P<new>{_IDENT})", re.IGNORECASE | re.DOTALL)
+_DROP = re.compile(
+    r"^\s*DROP\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?(?P<names>.+)$", re.IGNORECASE | re.DOTALL
+)
+_RENAME = re.compile(
+    rf"^\s*ALTER\s+INDEX\s+(?:IF\s+EXISTS\s+)?(?P<old>(?:{_IDENT}\s*\.\s*)?{_IDENT})"
+    rf"\s+RENAME\s+TO\s+(?P<new>{_IDENT})",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def _unquote(ident: str) -> str:
@@ -71,10 +75,16 @@ def static_target(manifest: Manifest, index: str) -> IndexTarget:
     """The index's definition without a database; GuardFailure if neither source declares it."""
     for protected in manifest.protected_indexes:
         if protected.name == index:
-            return IndexTarget(name=protected.name, table=protected.table, column=protected.column,
-                               method=protected.method, opclass=protected.opclass,
-                               options=protected.effective_options(), schema=protected.schema,
-                               source=f"{manifest.path.name} protected_indexes")
+            return IndexTarget(
+                name=protected.name,
+                table=protected.table,
+                column=protected.column,
+                method=protected.method,
+                opclass=protected.opclass,
+                options=protected.effective_options(),
+                schema=protected.schema,
+                source=f"{manifest.path.name} protected_indexes",
+            )
     found = from_migrations(manifest, index)
     if found is None:
         raise GuardFailure(
@@ -112,10 +122,16 @@ def from_migrations(manifest: Manifest, index: str) -> IndexTarget | None:
                     if "=" in item:
                         key, value = item.split("=", 1)
                         options[key.strip().lower()] = value.strip().strip("'")
-                current = IndexTarget(name=wanted, table=table_parts[-1], column=_unquote(m.group("column")),
-                                      method=method, opclass=opclass, options=options,
-                                      schema=table_parts[0] if len(table_parts) > 1 else "public",
-                                      source=where)
+                current = IndexTarget(
+                    name=wanted,
+                    table=table_parts[-1],
+                    column=_unquote(m.group("column")),
+                    method=method,
+                    opclass=opclass,
+                    options=options,
+                    schema=table_parts[0] if len(table_parts) > 1 else "public",
+                    source=where,
+                )
             elif (m := _DROP.match(text)) and current is not None:
                 names = {_unquote(part) for part in re.findall(_IDENT, m.group("names"))}
                 if wanted in names - {"cascade", "restrict"}:
@@ -156,6 +172,16 @@ def live_target(conn: psycopg.Connection[Any], index: str, schema: str | None = 
     parsed = dict(item.split("=", 1) for item in options)
     # vector(n), halfvec(n), sparsevec(n) store n in atttypmod; bit(n) too. -1 means no fixed size.
     dims = typmod if typmod and typmod > 0 else None
-    return IndexTarget(name=index, table=table, column=column, method=method, opclass=opclass,
-                       options=parsed, schema=nsp, source="catalog", column_type=column_type,
-                       dimensions=dims, base_type=base_type)
+    return IndexTarget(
+        name=index,
+        table=table,
+        column=column,
+        method=method,
+        opclass=opclass,
+        options=parsed,
+        schema=nsp,
+        source="catalog",
+        column_type=column_type,
+        dimensions=dims,
+        base_type=base_type,
+    )

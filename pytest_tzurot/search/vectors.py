@@ -63,9 +63,17 @@ def _finish(points: np.ndarray, normalize: bool) -> np.ndarray:
     return points.astype(np.float32)
 
 
-def generate(rows: int, dim: int, *, seed: int = DEFAULT_SEED, clusters: int | None = None,
-             spread: float = 0.6, normalize: bool = True, null_fraction: float = 0.02,
-             duplicate_fraction: float = 0.01) -> Dataset:
+def generate(
+    rows: int,
+    dim: int,
+    *,
+    seed: int = DEFAULT_SEED,
+    clusters: int | None = None,
+    spread: float = 0.6,
+    normalize: bool = True,
+    null_fraction: float = 0.02,
+    duplicate_fraction: float = 0.01,
+) -> Dataset:
     """`rows` clustered vectors of `dim` dimensions, the same for the same arguments.
 
     `spread` is the noise around a centre relative to the centre's length, so
@@ -92,9 +100,15 @@ def generate(rows: int, dim: int, *, seed: int = DEFAULT_SEED, clusters: int | N
         vectors[targets] = vectors[sources]
         labels[targets] = labels[sources]
     null_mask = rng.random(rows) < null_fraction
-    return Dataset(vectors=vectors, null_mask=null_mask, labels=labels,
-                   centers=_finish(centers, normalize), noise=spread / math.sqrt(dim),
-                   normalize=normalize, seed=seed)
+    return Dataset(
+        vectors=vectors,
+        null_mask=null_mask,
+        labels=labels,
+        centers=_finish(centers, normalize),
+        noise=spread / math.sqrt(dim),
+        normalize=normalize,
+        seed=seed,
+    )
 
 
 def vector_literal(values: Iterable[Any]) -> str:

@@ -36,8 +36,16 @@ L2_PATTERN = "SELECT id, 1 - (embedding <-> $1) AS similarity FROM items ORDER B
 TENANT = "0b7c6a9e-1f2d-4e3c-9a8b-7c6d5e4f3a2b"
 
 
-def project(tmp_path: Path, query: str, *, method: str = "ivfflat", options: str = "lists = 20",
-            rows: int = 3000, settings: str = "{ivfflat.probes: 10}", min_recall: float = 0.9) -> config.Manifest:
+def project(
+    tmp_path: Path,
+    query: str,
+    *,
+    method: str = "ivfflat",
+    options: str = "lists = 20",
+    rows: int = 3000,
+    settings: str = "{ivfflat.probes: 10}",
+    min_recall: float = 0.9,
+) -> config.Manifest:
     folder = tmp_path / "migrations" / "20250101000000_init"
     folder.mkdir(parents=True)
     (folder / "migration.sql").write_text(IVFFLAT.format(method=method, options=options), encoding="utf-8")
@@ -47,7 +55,8 @@ def project(tmp_path: Path, query: str, *, method: str = "ivfflat", options: str
         "search:\n"
         f"  - {{name: items, query: q.sql, index: idx_items_embedding, k: 10, rows: {rows},\n"
         f"     min_recall: {min_recall}, settings: {settings}, params: {{tenant_id: {TENANT}}}}}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return config.load(tmp_path / "ci.yml")
 
 
@@ -62,8 +71,9 @@ def test_correct_query_passes_plan_and_results(tmp_path: Path, tzurot_empty_db: 
     facts = check_plan(manifest, manifest.search[0], dsn)
     assert facts.ok and "Index Scan using idx_items_embedding" in facts.outline
     with connect(dsn) as conn:
-        counts = conn.execute("SELECT count(*), count(embedding), count(*) FILTER (WHERE tenant_id = %s) "
-                              "FROM items", (TENANT,)).fetchone()
+        counts = conn.execute(
+            "SELECT count(*), count(embedding), count(*) FILTER (WHERE tenant_id = %s) FROM items", (TENANT,)
+        ).fetchone()
     assert counts is not None
     total, with_embedding, of_tenant = counts
     assert total == 3000 and 2850 < with_embedding < 3000  # some NULL embeddings
@@ -90,9 +100,14 @@ def test_l2_pattern_fails_plan_saying_use_the_cosine_operator(tmp_path: Path, tz
 
 
 def test_similarity_desc_fails_plan(tmp_path: Path, tzurot_empty_db: str) -> None:
-    manifest = project(tmp_path, "SELECT id, 1 - (embedding <=> :embedding) AS similarity FROM items "
-                                 "ORDER BY similarity DESC LIMIT 10")
-    with pytest.raises(GuardFailure, match="no Index Scan using idx_items_embedding.*order by the bare distance"):
+    manifest = project(
+        tmp_path,
+        "SELECT id, 1 - (embedding <=> :embedding) AS similarity FROM items "
+        "ORDER BY similarity DESC LIMIT 10",
+    )
+    with pytest.raises(
+        GuardFailure, match=r"no Index Scan using idx_items_embedding.*order by the bare distance"
+    ):
         check_plan(manifest, manifest.search[0], migrated(manifest, tzurot_empty_db))
 
 
@@ -122,10 +137,17 @@ def test_index_built_with_little_data_fails_plan(tmp_path: Path, tzurot_empty_db
 
 
 def test_hnsw_filter_leaving_fewer_than_k_rows_fails_and_iterative_scan_fixes_it(
-        tmp_path: Path, tzurot_empty_db: str) -> None:
+    tmp_path: Path, tzurot_empty_db: str
+) -> None:
     # ef_search = 10 candidates, half of them filtered away: fewer than k = 10 rows come back.
-    manifest = project(tmp_path, GOOD, method="hnsw", options="m = 8, ef_construction = 32", rows=2000,
-                       settings="{hnsw.ef_search: 10}")
+    manifest = project(
+        tmp_path,
+        GOOD,
+        method="hnsw",
+        options="m = 8, ef_construction = 32",
+        rows=2000,
+        settings="{hnsw.ef_search: 10}",
+    )
     with pytest.raises(GuardFailure) as info:
         check_results(manifest, manifest.search[0], migrated(manifest, tzurot_empty_db))
     message = str(info.value)
@@ -134,8 +156,14 @@ def test_hnsw_filter_leaving_fewer_than_k_rows_fails_and_iterative_scan_fixes_it
 
 
 def test_hnsw_iterative_scan_returns_k_rows(tmp_path: Path, tzurot_empty_db: str) -> None:
-    manifest = project(tmp_path, GOOD, method="hnsw", options="m = 8, ef_construction = 32", rows=2000,
-                       settings="{hnsw.ef_search: 10, hnsw.iterative_scan: strict_order}")
+    manifest = project(
+        tmp_path,
+        GOOD,
+        method="hnsw",
+        options="m = 8, ef_construction = 32",
+        rows=2000,
+        settings="{hnsw.ef_search: 10, hnsw.iterative_scan: strict_order}",
+    )
     report = check_results(manifest, manifest.search[0], migrated(manifest, tzurot_empty_db))
     assert not report.short and report.recall >= 0.9
 
@@ -173,9 +201,19 @@ def small_table(tzurot_empty_db: str):  # type: ignore[no-untyped-def]
 def run(conn, text: str, labelled=(), settings=None):  # type: ignore[no-untyped-def]
     from pgvector import Vector
 
-    return evaluate(conn, sql_text=text, bind=lambda v: {"e": Vector(v)}, vectors=[np.array([1, 0.2, 0], "f4")],
-                    operator="<=>", schema="public", table="t", column="embedding", k=5,
-                    labelled=list(labelled), settings=settings or {})
+    return evaluate(
+        conn,
+        sql_text=text,
+        bind=lambda v: {"e": Vector(v)},
+        vectors=[np.array([1, 0.2, 0], "f4")],
+        operator="<=>",
+        schema="public",
+        table="t",
+        column="embedding",
+        k=5,
+        labelled=list(labelled),
+        settings=settings or {},
+    )
 
 
 def test_null_embeddings_in_results_are_reported(small_table) -> None:  # type: ignore[no-untyped-def]
@@ -184,17 +222,24 @@ def test_null_embeddings_in_results_are_reported(small_table) -> None:  # type: 
 
 
 def test_wrong_order_and_wrong_values_are_reported(small_table) -> None:  # type: ignore[no-untyped-def]
-    report = run(small_table, "SELECT id, embedding <-> %(e)s AS distance FROM t "
-                              "WHERE embedding IS NOT NULL ORDER BY id DESC LIMIT 5",
-                 labelled=[LabelledColumn("distance", "<=>", "distance")])
+    report = run(
+        small_table,
+        "SELECT id, embedding <-> %(e)s AS distance FROM t "
+        "WHERE embedding IS NOT NULL ORDER BY id DESC LIMIT 5",
+        labelled=[LabelledColumn("distance", "<=>", "distance")],
+    )
     assert any("non-decreasing <=> distance order" in p for p in report.problems)
-    assert any("column distance = " in p and "exact value computed from its embedding" in p
-               for p in report.problems)
+    assert any(
+        "column distance = " in p and "exact value computed from its embedding" in p for p in report.problems
+    )
 
 
 def test_exact_values_and_order_pass(small_table) -> None:  # type: ignore[no-untyped-def]
-    report = run(small_table, "SELECT id, embedding <=> %(e)s AS distance, 1 - (embedding <=> %(e)s) AS sim "
-                              "FROM t WHERE embedding IS NOT NULL ORDER BY embedding <=> %(e)s LIMIT 5",
-                 labelled=[LabelledColumn("distance", "<=>", "distance"), LabelledColumn("sim", "<=>", "one_minus")])
+    report = run(
+        small_table,
+        "SELECT id, embedding <=> %(e)s AS distance, 1 - (embedding <=> %(e)s) AS sim "
+        "FROM t WHERE embedding IS NOT NULL ORDER BY embedding <=> %(e)s LIMIT 5",
+        labelled=[LabelledColumn("distance", "<=>", "distance"), LabelledColumn("sim", "<=>", "one_minus")],
+    )
     assert report.problems == []
     assert report.outcomes[0].recall == 1.0 and report.outcomes[0].returned == 3

@@ -17,9 +17,13 @@ CREATE INDEX idx_memories_hnsw ON memories USING hnsw (embedding vector_cosine_o
 """
 QUERIES = {
     # Copied from a blog post: L2 distance against a cosine index, and 1 - L2 labelled a similarity.
-    "copied.sql": "SELECT id, 1 - (embedding <-> $1) AS similarity FROM memories ORDER BY embedding <-> $1 LIMIT 5",
-    "good.sql": ("SELECT id, content, 1 - (embedding <=> %(embedding)s) AS similarity FROM memories\n"
-                 "WHERE personality_id = %(personality_id)s\nORDER BY embedding <=> %(embedding)s LIMIT 5;\n"),
+    "copied.sql": (
+        "SELECT id, 1 - (embedding <-> $1) AS similarity FROM memories ORDER BY embedding <-> $1 LIMIT 5"
+    ),
+    "good.sql": (
+        "SELECT id, content, 1 - (embedding <=> %(embedding)s) AS similarity FROM memories\n"
+        "WHERE personality_id = %(personality_id)s\nORDER BY embedding <=> %(embedding)s LIMIT 5;\n"
+    ),
     "many.sql": "SELECT id FROM memories ORDER BY embedding <=> :embedding LIMIT 100",
 }
 MANIFEST = """\
@@ -45,16 +49,26 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_search_items_report_what_to_fix(project: pytest.Pytester) -> None:
-    result = project.runpytest("-p", "pytest_tzurot", "ci.yml", "-p", "no:cacheprovider", "-v",
-                               "-k", "search and not search_plan[many] and not search_results[many]")
-    result.stdout.fnmatch_lines_random([
-        "*search_shape[[]copied[]] FAILED*",
-        "*search_plan[[]copied[]] FAILED*",
-        "*search_shape[[]good[]] PASSED*",
-        "*search_plan[[]good[]] PASSED*",
-        "*search_results[[]good[]] PASSED*",
-        "*search_shape[[]many[]] FAILED*",
-    ])
+    result = project.runpytest(
+        "-p",
+        "pytest_tzurot",
+        "ci.yml",
+        "-p",
+        "no:cacheprovider",
+        "-v",
+        "-k",
+        "search and not search_plan[many] and not search_results[many]",
+    )
+    result.stdout.fnmatch_lines_random(
+        [
+            "*search_shape[[]copied[]] FAILED*",
+            "*search_plan[[]copied[]] FAILED*",
+            "*search_shape[[]good[]] PASSED*",
+            "*search_plan[[]good[]] PASSED*",
+            "*search_results[[]good[]] PASSED*",
+            "*search_shape[[]many[]] FAILED*",
+        ]
+    )
     out = result.stdout.str()
     # Shape and plan both say which operator to use; the plan shows the sort over every row.
     assert out.count("use `<=>` to match vector_cosine_ops") >= 3
@@ -67,7 +81,8 @@ def test_search_items_report_what_to_fix(project: pytest.Pytester) -> None:
 
 
 def test_tzurot_vectors_fixture_in_a_user_test(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_user="""
+    pytester.makepyfile(
+        test_user="""
         import math
         import pytest
 
@@ -78,6 +93,7 @@ def test_tzurot_vectors_fixture_in_a_user_test(pytester: pytest.Pytester) -> Non
             assert tzurot_vectors.literal([1, 2]) == "[1.0,2.0]"
             with pytest.raises(ValueError, match="NaN"):
                 tzurot_vectors.literal([math.nan])
-    """)
+    """
+    )
     result = pytester.runpytest("-p", "pytest_tzurot", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)

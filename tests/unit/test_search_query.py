@@ -19,13 +19,22 @@ def load(tmp_path: Path, text: str) -> query.QueryText:
 @pytest.mark.parametrize(
     ("text", "style", "names"),
     [
-        ("SELECT id FROM m WHERE p = :pid ORDER BY e <=> :embedding::vector LIMIT 5", "colon",
-         ("pid", "embedding")),
-        ("SELECT id FROM m WHERE p = %(pid)s ORDER BY e <=> %(embedding)s LIMIT 5", "pyformat",
-         ("pid", "embedding")),
+        (
+            "SELECT id FROM m WHERE p = :pid ORDER BY e <=> :embedding::vector LIMIT 5",
+            "colon",
+            ("pid", "embedding"),
+        ),
+        (
+            "SELECT id FROM m WHERE p = %(pid)s ORDER BY e <=> %(embedding)s LIMIT 5",
+            "pyformat",
+            ("pid", "embedding"),
+        ),
         ("SELECT id FROM m WHERE p = $2 ORDER BY e <=> $1::vector LIMIT $3", "dollar", ("2", "1", "3")),
-        ("SELECT id FROM m WHERE p = ${personalityId} ORDER BY e <=> ${vector}::vector LIMIT 5", "template",
-         ("personalityId", "vector")),
+        (
+            "SELECT id FROM m WHERE p = ${personalityId} ORDER BY e <=> ${vector}::vector LIMIT 5",
+            "template",
+            ("personalityId", "vector"),
+        ),
     ],
 )
 def test_each_parameter_style_is_read(tmp_path: Path, text: str, style: str, names: tuple[str, ...]) -> None:
@@ -35,15 +44,18 @@ def test_each_parameter_style_is_read(tmp_path: Path, text: str, style: str, nam
 
 
 def test_text_that_only_looks_like_a_parameter_is_left_alone(tmp_path: Path) -> None:
-    q = load(tmp_path, "-- :not_a_param $9\nSELECT ':x', \"$1\", $$ :y $$, a::text /* :z */ FROM t WHERE b = :real")
+    q = load(
+        tmp_path, "-- :not_a_param $9\nSELECT ':x', \"$1\", $$ :y $$, a::text /* :z */ FROM t WHERE b = :real"
+    )
     assert q.names == ("real",)
     assert q.line == 2
 
 
 def test_psycopg_form_doubles_literal_percent_and_binds_by_name(tmp_path: Path) -> None:
     q = load(tmp_path, "SELECT id FROM m WHERE c LIKE '50%' AND p = :pid ORDER BY e <=> :emb LIMIT 5")
-    assert q.psycopg_sql() == ("SELECT id FROM m WHERE c LIKE '50%%' AND p = %(tzp_0)s "
-                               "ORDER BY e <=> %(tzp_1)s LIMIT 5")
+    assert q.psycopg_sql() == (
+        "SELECT id FROM m WHERE c LIKE '50%%' AND p = %(tzp_0)s ORDER BY e <=> %(tzp_1)s LIMIT 5"
+    )
     assert q.bind({"pid": 7, "emb": [1.0]}) == {"tzp_0": 7, "tzp_1": [1.0]}
     assert q.sqlglot_sql().endswith("ORDER BY e <=> :tzp_1 LIMIT 5")
 

@@ -10,13 +10,16 @@ from pytest_tzurot.search import query
 from pytest_tzurot.search.shape import analyse
 from pytest_tzurot.search.target import IndexTarget
 
-COSINE = IndexTarget("idx_memories_embedding", "memories", "embedding", "ivfflat", "vector_cosine_ops",
-                     {"lists": "50"})
+COSINE = IndexTarget(
+    "idx_memories_embedding", "memories", "embedding", "ivfflat", "vector_cosine_ops", {"lists": "50"}
+)
 HNSW = IndexTarget("idx_hnsw", "memories", "embedding", "hnsw", "vector_cosine_ops")
 IP = IndexTarget("idx_ip", "memories", "embedding", "hnsw", "vector_ip_ops")
 
-GOOD = ("SELECT id, embedding <=> %(embedding)s AS distance, 1 - (embedding <=> %(embedding)s) AS similarity "
-        "FROM memories WHERE personality_id = %(personality_id)s ORDER BY embedding <=> %(embedding)s LIMIT 10")
+GOOD = (
+    "SELECT id, embedding <=> %(embedding)s AS distance, 1 - (embedding <=> %(embedding)s) AS similarity "
+    "FROM memories WHERE personality_id = %(personality_id)s ORDER BY embedding <=> %(embedding)s LIMIT 10"
+)
 
 
 def shape_of(tmp_path: Path, text: str, target: IndexTarget = COSINE, k: int = 10, **kw):  # type: ignore[no-untyped-def]
@@ -32,12 +35,18 @@ def test_correct_cosine_query_has_no_problems(tmp_path: Path) -> None:
     assert shape.vector_param == "embedding"
     assert shape.limit == 10
     assert shape.filters == {"personality_id": "personality_id"}
-    assert [(c.name, c.form) for c in shape.labelled] == [("distance", "distance"), ("similarity", "one_minus")]
+    assert [(c.name, c.form) for c in shape.labelled] == [
+        ("distance", "distance"),
+        ("similarity", "one_minus"),
+    ]
 
 
 def test_documentation_pattern_with_l2_against_cosine_index_says_use_cosine_operator(tmp_path: Path) -> None:
-    shape = shape_of(tmp_path, "SELECT id, 1 - (embedding <-> $1) AS similarity FROM memories "
-                               "ORDER BY embedding <-> $1 LIMIT 5", k=5)
+    shape = shape_of(
+        tmp_path,
+        "SELECT id, 1 - (embedding <-> $1) AS similarity FROM memories ORDER BY embedding <-> $1 LIMIT 5",
+        k=5,
+    )
     assert len(shape.problems) == 2
     assert "ORDER BY uses `<->`" in shape.problems[0]
     assert "use `<=>` to match vector_cosine_ops" in shape.problems[0]
@@ -48,8 +57,10 @@ def test_documentation_pattern_with_l2_against_cosine_index_says_use_cosine_oper
 
 @pytest.mark.parametrize("order", ["similarity DESC", "1 - (embedding <=> :embedding) DESC", "2 DESC"])
 def test_ordering_by_a_similarity_fails_with_the_bare_distance_as_fix(tmp_path: Path, order: str) -> None:
-    shape = shape_of(tmp_path, "SELECT id, 1 - (embedding <=> :embedding) AS similarity FROM memories "
-                               f"ORDER BY {order} LIMIT 10")
+    shape = shape_of(
+        tmp_path,
+        f"SELECT id, 1 - (embedding <=> :embedding) AS similarity FROM memories ORDER BY {order} LIMIT 10",
+    )
     assert len(shape.problems) == 1
     assert "sorts by an expression of the distance" in shape.problems[0]
     assert "ORDER BY embedding <=> :embedding" in shape.problems[0]
@@ -95,19 +106,28 @@ def test_hnsw_limit_above_default_ef_search_fails(tmp_path: Path) -> None:
 
 
 def test_inner_product_similarity_is_the_negated_distance(tmp_path: Path) -> None:
-    good = shape_of(tmp_path, "SELECT id, (embedding <#> :e) * -1 AS similarity FROM memories "
-                              "ORDER BY embedding <#> :e LIMIT 10", target=IP)
+    good = shape_of(
+        tmp_path,
+        "SELECT id, (embedding <#> :e) * -1 AS similarity FROM memories ORDER BY embedding <#> :e LIMIT 10",
+        target=IP,
+    )
     assert good.problems == []
-    bad = shape_of(tmp_path, "SELECT id, 1 - (embedding <#> :e) AS similarity FROM memories "
-                             "ORDER BY embedding <#> :e LIMIT 10", target=IP)
+    bad = shape_of(
+        tmp_path,
+        "SELECT id, 1 - (embedding <#> :e) AS similarity FROM memories ORDER BY embedding <#> :e LIMIT 10",
+        target=IP,
+    )
     assert any("(embedding <#> :e) * -1" in p for p in bad.problems)
 
 
 def test_parameters_without_values_are_named(tmp_path: Path) -> None:
     shape = shape_of(tmp_path, GOOD)
-    assert any("%(personality_id)s has no value" in p and "personality_id: <value>" in p for p in shape.problems)
-    dollar = shape_of(tmp_path, "SELECT id FROM memories WHERE p = $2 ORDER BY embedding <=> $1 LIMIT 10",
-                      params={"$2": 1})
+    assert any(
+        "%(personality_id)s has no value" in p and "personality_id: <value>" in p for p in shape.problems
+    )
+    dollar = shape_of(
+        tmp_path, "SELECT id FROM memories WHERE p = $2 ORDER BY embedding <=> $1 LIMIT 10", params={"$2": 1}
+    )
     assert dollar.problems == []
     assert dollar.vector_param == "1"
 
@@ -118,12 +138,16 @@ def test_unparsable_query_and_non_select(tmp_path: Path) -> None:
 
 
 def test_bad_setting_name(tmp_path: Path) -> None:
-    shape = shape_of(tmp_path, "SELECT id FROM memories ORDER BY embedding <=> :e LIMIT 10",
-                     settings={"ivfflat.probes; DROP TABLE x": 1})
+    shape = shape_of(
+        tmp_path,
+        "SELECT id FROM memories ORDER BY embedding <=> :e LIMIT 10",
+        settings={"ivfflat.probes; DROP TABLE x": 1},
+    )
     assert any("is not a PostgreSQL setting name" in p for p in shape.problems)
 
 
 def test_a_distance_labelled_similarity_fails(tmp_path: Path) -> None:
-    shape = shape_of(tmp_path, "SELECT id, embedding <=> :e AS similarity FROM memories "
-                               "ORDER BY embedding <=> :e LIMIT 10")
+    shape = shape_of(
+        tmp_path, "SELECT id, embedding <=> :e AS similarity FROM memories ORDER BY embedding <=> :e LIMIT 10"
+    )
     assert any("not a similarity" in p and "1 - (embedding <=> :e)" in p for p in shape.problems)
