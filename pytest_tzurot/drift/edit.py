@@ -35,9 +35,9 @@ class Difference:
         if self.new is None and self.old is not None:
             return f"statement {self.index} (line {self.old.line}) was removed: {quote(self.old.text)}"
         assert self.old is not None and self.new is not None
-        old, new = quote(self.old.text), quote(self.new.text)
+        old, new = excerpts(self.old.text, self.new.text)
         if old == new:  # the difference is layout inside a literal or body: show it exactly
-            old, new = quote(self.old.text, exact=True), quote(self.new.text, exact=True)
+            old, new = excerpts(self.old.text, self.new.text, exact=True)
         return (
             f"statement {self.index} differs: applied (line {self.old.line}) {old}, "
             f"now (line {self.new.line}) {new}"
@@ -84,5 +84,17 @@ def first_difference(old: list[StatementPrint], new: list[StatementPrint]) -> Di
 
 def quote(text: str, exact: bool = False) -> str:
     """A statement on one line, shortened for a message (`exact`: whitespace kept, escaped)."""
-    flat = json.dumps(text, ensure_ascii=False)[1:-1] if exact else " ".join(text.split())
-    return "`" + (flat if len(flat) <= _SHOWN else flat[: _SHOWN - 3] + "...") + "`"
+    return excerpts(text, text, exact=exact)[0]
+
+
+def excerpts(old: str, new: str, exact: bool = False) -> tuple[str, str]:
+    """Both statements on one line; when long, both cut to the same window around the first
+    character where they differ, so the difference is always visible."""
+    a, b = (json.dumps(t, ensure_ascii=False)[1:-1] if exact else " ".join(t.split()) for t in (old, new))
+    if max(len(a), len(b)) <= _SHOWN:
+        return f"`{a}`", f"`{b}`"
+    first = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    start = max(0, min(first - _SHOWN // 3, max(len(a), len(b)) - _SHOWN))
+    cut = [("..." if start else "") + t[start : start + _SHOWN] + ("..." if start + _SHOWN < len(t) else "")
+           for t in (a, b)]
+    return f"`{cut[0]}`", f"`{cut[1]}`"

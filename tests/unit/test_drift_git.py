@@ -99,3 +99,12 @@ def test_classify_names_the_first_differing_statement() -> None:
     assert removed.difference.describe() == "statement 2 (line 2) was removed: `CREATE INDEX a_idx ON a (id)`"
     assert classify(old, b"\xff\xfe").reason == "a version is not UTF-8 text, so only bytes can be compared"
     assert "cannot be read as SQL" in classify(old, b"SELECT 'oops").reason
+
+
+def test_a_difference_deep_in_a_long_statement_stays_visible() -> None:
+    cols = ", ".join(f"c{i} int" for i in range(80))
+    old = f"CREATE TABLE t ({cols});".encode()
+    verdict = classify(old, old.replace(b"c60 int", b"c60 bigint"))
+    assert verdict.difference is not None
+    message = verdict.difference.describe()
+    assert "c60 int," in message and "c60 bigint," in message and "`..." in message
