@@ -18,7 +18,12 @@ from pytest_tzurot import __version__
 from pytest_tzurot.errors import TzurotError
 
 # Modules with `register(subparsers)`; each adds one sub-command.
-COMMAND_MODULES: tuple[str, ...] = ("pytest_tzurot.cli.migrate", "pytest_tzurot.cli.drift")
+COMMAND_MODULES: tuple[str, ...] = (
+    "pytest_tzurot.cli.migrate",
+    "pytest_tzurot.cli.drift",
+    "pytest_tzurot.cli.lint",
+    "pytest_tzurot.cli.hooks",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

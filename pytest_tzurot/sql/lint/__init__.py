@@ -71,8 +71,6 @@ def lint_files(paths: Iterable[Path], indexes: Sequence[ProtectedIndex] = ()) ->
 def expand(paths: Iterable[Path]) -> list[Path]:
     """Files as given; a directory holding migration.sql as that file; a migrations directory as its
     migrations in apply order. ConfigError (exit 2) for a path that does not exist or a bad layout."""
-    from pytest_tzurot.migrations.discovery import discover
-
     files: list[Path] = []
     for path in paths:
         if path.is_file():
@@ -81,6 +79,8 @@ def expand(paths: Iterable[Path]) -> list[Path]:
             if (path / "migration.sql").is_file():
                 files.append(path / "migration.sql")
                 continue
+            from pytest_tzurot.migrations.discovery import discover  # only here: it is not light
+
             try:
                 files.extend(migration.path for migration in discover(path))
             except MigrationError as exc:

@@ -31,6 +31,7 @@ RULES: dict[str, Rule] = {
         Rule("TZ009", Severity.WARNING, "unused suppression comment"),
         Rule("TZ010", Severity.WARNING, "non-idempotent DDL"),
         Rule("TZ011", Severity.ERROR, "CONCURRENTLY in a migration that runs in a transaction"),
+        Rule("TZ012", Severity.WARNING, "CONCURRENTLY mixed with other statements without the directive"),
     )
 }
 

@@ -75,6 +75,14 @@ COMMANDS = frozenset(
     ]
 )
 
+# First words of the object types CREATE / ALTER / DROP accept.
+OBJECT_KINDS = frozenset(
+    """ACCESS AGGREGATE CAST COLLATION CONVERSION DATABASE DEFAULT DOMAIN EVENT EXTENSION FOREIGN FUNCTION
+    GROUP INDEX LANGUAGE LARGE MATERIALIZED OPERATOR OWNED POLICY PROCEDURE PUBLICATION ROLE ROUTINE RULE
+    SCHEMA SEQUENCE SERVER STATISTICS SUBSCRIPTION SYSTEM TABLE TABLESPACE TEXT TRANSFORM TRIGGER TYPE
+    USER VIEW""".split()
+)
+
 
 class Unparseable(Exception):
     """The statement does not follow PostgreSQL's grammar at `token` (None: at its end)."""
@@ -380,6 +388,8 @@ def parse_statement(tokens: list[Token], text: str) -> Node:
         return _create(c)
     if first == "ALTER":
         c.i = 1
+        if c.word() not in OBJECT_KINDS:
+            raise Unparseable("an object type after ALTER", c.peek())
         if c.accept("INDEX"):
             return _alter_index(c)
         if c.accept("TABLE"):
@@ -435,6 +445,8 @@ def _drop(c: Cursor) -> Node:
         if len(kind_words) >= 3:
             break
     kind = " ".join(kind_words)
+    if kind_words and kind_words[0] not in OBJECT_KINDS:
+        raise Unparseable("an object type after DROP", c.tokens[c.i - len(kind_words)])
     if kind in ("OWNED", "OWNED BY"):
         return Other()
     if not kind:
@@ -498,6 +510,8 @@ def _create(c: Cursor) -> Node:
     if c.accept("INDEX"):
         return _create_index(c, unique)
     kind = c.word()
+    if kind not in OBJECT_KINDS:
+        raise Unparseable("an object type after CREATE", c.peek())
     if kind == "MATERIALIZED" and c.word(1) == "VIEW":
         c.i += 2
         kind = "MATERIALIZED VIEW"

@@ -22,7 +22,8 @@ from pytest_tzurot.sql.lint.findings import Finding
 from pytest_tzurot.sql.lint.lexer import Positions, Token, lex
 from pytest_tzurot.sql.split import Statement, UnterminatedError, split
 
-NO_TRANSACTION = re.compile(r"^\s*--\s*tzurot:\s*no-transaction\b", re.IGNORECASE)
+# The runner's directive (pytest_tzurot.migrations.discovery), matched the same way.
+NO_TRANSACTION = re.compile(r"^\s*--\s*tzurot\s*:\s*no[-_ ]transaction\s*$", re.IGNORECASE)
 _IDEMPOTENT_CREATE = {"TABLE", "SCHEMA", "EXTENSION", "SEQUENCE", "MATERIALIZED VIEW"}
 _REPLACEABLE = {"FUNCTION", "PROCEDURE", "TRIGGER", "VIEW"}
 
@@ -573,6 +574,10 @@ class MigrationLint:
 
     # -- whole file --------------------------------------------------------------------------
     def check_transactions(self, concurrent: list[tuple[ParsedStatement, int | None]], no_tx: bool) -> None:
+        """TZ011: CONCURRENTLY inside the file's own BEGIN ... COMMIT block fails under every runner.
+        TZ012: CONCURRENTLY next to other statements without `-- tzurot: no-transaction`: tzurot's
+        runner then runs the file statement by statement, but Prisma Migrate runs it as one
+        transaction and fails."""
         others = len(self.parsed) - 1
         for parsed, block_start in concurrent:
             words = " ".join(t.upper for t in parsed.tokens[:3])
@@ -591,10 +596,10 @@ class MigrationLint:
                 )
             elif others and not no_tx:
                 self.add(
-                    "TZ011",
+                    "TZ012",
                     parsed.statement.start,
-                    f"{what} shares this migration with {others} other statement(s): Prisma Migrate "
-                    "runs the file as one transaction, where it fails",
-                    "move it into a migration of its own, or make line 1 `-- tzurot: no-transaction` "
-                    "(tzurot's runner then applies the file statement by statement, not atomically)",
+                    f"{what} shares this migration with {others} other statement(s): Prisma Migrate runs "
+                    "the file as one transaction, where it fails; tzurot's runner silently applies it "
+                    "statement by statement (not atomically)",
+                    "move it into a migration of its own, or make line 1 `-- tzurot: no-transaction`",
                 )
