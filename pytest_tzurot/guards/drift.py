@@ -75,8 +75,10 @@ def _edit_specs(manifest: Manifest, settings: PluginSettings) -> Iterator[GuardS
     except GitError as exc:
         yield _failing("base-ref", str(exc))
         return
+    names = frozenset(m.name for m in committed)
     for migration in committed:
-        yield GuardSpec(f"migration_edit[{migration.name}]", _edit_check(repo, base, migration, directory))
+        yield GuardSpec(f"migration_edit[{migration.name}]",
+                        _edit_check(repo, base, migration, directory, names))
 
 
 def _migrations_at(repo: Repo, commit: str, rel_dir: str) -> list[BaseMigration]:
@@ -96,13 +98,13 @@ def _migrations_at(repo: Repo, commit: str, rel_dir: str) -> list[BaseMigration]
     return [BaseMigration(name, path, blobs[files[path]]) for name, path in sorted(found.items())]
 
 
-def _edit_check(repo: Repo, base: base_ref.BaseRef, old: BaseMigration,
-                directory: Path) -> Callable[[GuardContext], None]:
+def _edit_check(repo: Repo, base: base_ref.BaseRef, old: BaseMigration, directory: Path,
+                base_names: frozenset[str]) -> Callable[[GuardContext], None]:
     def run(ctx: GuardContext) -> None:
         current = repo.root / old.path
         since = f"since {base.ref} ({base.short})"
         if not current.is_file():
-            twin = _renamed_to(old, directory)
+            twin = _renamed_to(old, directory, base_names)
             if twin is not None:
                 raise fail(
                     f"{old.name}: renamed to {twin.name} {since}. The history table records applied "
@@ -114,7 +116,11 @@ def _edit_check(repo: Repo, base: base_ref.BaseRef, old: BaseMigration,
                 f"deployed. Restore it (git checkout {base.short} -- {old.path}); to undo what it did, "
                 "add a new migration instead"
             )
-        verdict = classify(old.content, current.read_bytes())
+        try:
+            content = current.read_bytes()
+        except OSError as exc:
+            raise fail(f"{old.name}: cannot read {old.path}: {exc.strerror}") from None
+        verdict = classify(old.content, content)
         if verdict.kind == IDENTICAL:
             return
         if verdict.kind == COSMETIC:
@@ -131,14 +137,14 @@ def _edit_check(repo: Repo, base: base_ref.BaseRef, old: BaseMigration,
     return run
 
 
-def _renamed_to(old: BaseMigration, directory: Path) -> Migration | None:
-    """A migration on disk with another name and the same statements, if any."""
+def _renamed_to(old: BaseMigration, directory: Path, base_names: frozenset[str]) -> Migration | None:
+    """A migration added since the base ref with the same statements as `old`, if any."""
     try:
         current = discover(directory)
     except TzurotError:
         return None
     for migration in current:
-        if migration.name != old.name and classify(old.content, migration.content).is_safe:
+        if migration.name not in base_names and classify(old.content, migration.content).is_safe:
             return migration
     return None
 
