@@ -10,12 +10,15 @@ copy of the binaries that user can read.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -296,21 +299,34 @@ def _start(settings: ServerSettings) -> RunningServer:
     if copy.returncode != 0:
         shutil.rmtree(workdir, ignore_errors=True)
         raise ServerError(f"embedded backend: cannot copy the cluster into {workdir}: {_reason(copy.stderr)}")
-    options = " ".join(f"-c {key}={value or repr('')}" for key, value in TUNING.items())
-    options += f" -k {workdir}"
+    args = [str(inst.bin_dir / "postgres"), "-D", str(data), "-k", str(workdir)]
+    for key, value in TUNING.items():
+        args += ["-c", f"{key}={value}"]
     log = workdir / "server.log"
-    result = _run(
-        inst,
-        [str(inst.bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", str(_START_TIMEOUT),
-         "-l", str(log), "-o", options, "start"],
-        timeout=_START_TIMEOUT + 10,
-    )
-    if result.returncode != 0:
-        text = log.read_text(errors="replace") if log.exists() else result.stderr
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise ServerError(f"embedded backend: PostgreSQL did not start: {_reason(text + result.stderr)}")
+    # postgres itself rather than `pg_ctl -w start`: pg_ctl polls every 100 ms, this every 5 ms.
+    with open(log, "ab") as log_file:
+        if inst.run_as:
+            shutil.chown(log, user=inst.run_as)
+        proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            user=inst.run_as, cwd="/", start_new_session=True, close_fds=True,
+        )
+    _CHILDREN[proc.pid] = proc
+    deadline = time.monotonic() + _START_TIMEOUT
+    while not _ready(data / "postmaster.pid", proc.pid):
+        failed = proc.poll() is not None
+        if failed or time.monotonic() > deadline:
+            if not failed:
+                proc.kill()
+                proc.wait()
+            text = log.read_text(errors="replace") if log.exists() else ""
+            if not failed:
+                text += f"\nno answer within {_START_TIMEOUT} s"
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise ServerError(f"embedded backend: PostgreSQL did not start: {_reason(text)}")
+        time.sleep(0.005)
     dsn = f"host={workdir} port=5432 user={SUPERUSER} dbname=postgres"
-    handle = {"workdir": str(workdir), "bin_dir": str(inst.bin_dir), "run_as": inst.run_as}
+    handle = {"workdir": str(workdir), "bin_dir": str(inst.bin_dir), "run_as": inst.run_as, "pid": proc.pid}
     try:
         return describe(dsn, "embedded", handle)
     except Exception:
@@ -318,11 +334,60 @@ def _start(settings: ServerSettings) -> RunningServer:
         raise
 
 
+# Servers this process started, so that stopping one also reaps it (no zombie).
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def _ready(pid_file: Path, pid: int) -> bool:
+    """True once the postmaster says it accepts connections (line 8 of postmaster.pid)."""
+    try:
+        lines = pid_file.read_text().splitlines()
+    except OSError:
+        return False
+    return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"
+
+
+def _alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie waiting for its parent counts as gone)."""
+    child = _CHILDREN.get(pid)
+    if child is not None:
+        return child.poll() is None
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return "\nState:\tZ" not in status
+
+
 def stop(server: RunningServer) -> None:
-    """Stop the server at once and delete its directory (its data is throwaway)."""
+    """Stop the server at once (immediate shutdown: SIGQUIT) and delete its folder.
+
+    Works from another process than the one that started it (the xdist controller).
+    """
     workdir = Path(server.handle["workdir"])
-    inst = Installation(bin_dir=Path(server.handle["bin_dir"]), run_as=server.handle.get("run_as"))
-    if (workdir / "data" / "postmaster.pid").exists():
-        pg_ctl = str(inst.bin_dir / "pg_ctl")
-        _run(inst, [pg_ctl, "-D", str(workdir / "data"), "-m", "immediate", "-w", "stop"])
+    pid = server.handle.get("pid")
+    if pid is None:  # not started here: ask its pid file
+        try:
+            pid = int((workdir / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pid = None
+    if pid is not None and _alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGQUIT)
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    child = _CHILDREN.pop(pid, None) if pid is not None else None
+    if child is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=5)
     shutil.rmtree(workdir, ignore_errors=True)
