@@ -77,10 +77,47 @@ COMMANDS = frozenset(
 
 # First words of the object types CREATE / ALTER / DROP accept.
 OBJECT_KINDS = frozenset(
-    """ACCESS AGGREGATE CAST COLLATION CONVERSION DATABASE DEFAULT DOMAIN EVENT EXTENSION FOREIGN FUNCTION
-    GROUP INDEX LANGUAGE LARGE MATERIALIZED OPERATOR OWNED POLICY PROCEDURE PUBLICATION ROLE ROUTINE RULE
-    SCHEMA SEQUENCE SERVER STATISTICS SUBSCRIPTION SYSTEM TABLE TABLESPACE TEXT TRANSFORM TRIGGER TYPE
-    USER VIEW""".split()
+    [
+        "ACCESS",
+        "AGGREGATE",
+        "CAST",
+        "COLLATION",
+        "CONVERSION",
+        "DATABASE",
+        "DEFAULT",
+        "DOMAIN",
+        "EVENT",
+        "EXTENSION",
+        "FOREIGN",
+        "FUNCTION",
+        "GROUP",
+        "INDEX",
+        "LANGUAGE",
+        "LARGE",
+        "MATERIALIZED",
+        "OPERATOR",
+        "OWNED",
+        "POLICY",
+        "PROCEDURE",
+        "PUBLICATION",
+        "ROLE",
+        "ROUTINE",
+        "RULE",
+        "SCHEMA",
+        "SEQUENCE",
+        "SERVER",
+        "STATISTICS",
+        "SUBSCRIPTION",
+        "SYSTEM",
+        "TABLE",
+        "TABLESPACE",
+        "TEXT",
+        "TRANSFORM",
+        "TRIGGER",
+        "TYPE",
+        "USER",
+        "VIEW",
+    ]
 )
 
 
@@ -165,6 +202,7 @@ class TableAction:
     column: str | None = None
     new_name: str | None = None
     guarded: bool = False  # IF [NOT] EXISTS given
+    start: Token | None = None  # where the action starts (ADD / DROP / ALTER), for TZ010
 
 
 @dataclass
@@ -670,17 +708,19 @@ def _table_action(tokens: list[Token]) -> TableAction:
         a.accept("COLUMN")
         guarded = a.accept("IF", "NOT", "EXISTS")
         column = a.identifier("a column name")
-        return TableAction("add_column", column, column=fold(column), guarded=guarded)
+        return TableAction("add_column", column, column=fold(column), guarded=guarded, start=first)
     if a.accept("DROP"):
         if a.accept("CONSTRAINT"):
             guarded = a.accept("IF", "EXISTS")
-            return TableAction("drop_constraint", a.identifier("a constraint name"), guarded=guarded)
+            return TableAction(
+                "drop_constraint", a.identifier("a constraint name"), guarded=guarded, start=first
+            )
         if a.word() in ("NOT", "DEFAULT", "EXPRESSION", "IDENTITY"):
             return TableAction("other", first)
         a.accept("COLUMN")
         guarded = a.accept("IF", "EXISTS")
         column = a.identifier("a column name")
-        return TableAction("drop_column", column, column=fold(column), guarded=guarded)
+        return TableAction("drop_column", column, column=fold(column), guarded=guarded, start=first)
     if a.accept("ALTER"):
         a.accept("COLUMN")
         column = a.identifier("a column name")

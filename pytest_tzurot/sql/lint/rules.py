@@ -171,14 +171,19 @@ class MigrationLint:
                 "fix the statement; PostgreSQL rejects it",
             )
             return None
-        depth = 0
+        opened: list[Token] = []
+        where = None
         for token in tokens:
-            if token.kind == "punct" and token.value in "()":
-                depth += 1 if token.value == "(" else -1
-                if depth < 0:
+            if token.kind == "punct" and token.value == "(":
+                opened.append(token)
+            elif token.kind == "punct" and token.value == ")":
+                if not opened:
+                    where = token
                     break
-        if depth:
-            where = token if depth < 0 else tokens[-1]
+                opened.pop()
+        if where is None and opened:
+            where = opened[-1]
+        if where is not None:
             self.add(
                 "TZ000",
                 where.start,
@@ -473,7 +478,7 @@ class MigrationLint:
                 }[action.kind]
                 self.add(
                     "TZ010",
-                    action.token.start,
+                    (action.start or action.token).start,
                     f"ALTER TABLE ... {verb[0]} without {verb[1]} fails on a second run",
                     f"write {verb[0]} {verb[1]}",
                 )
