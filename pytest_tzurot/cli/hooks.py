@@ -61,7 +61,12 @@ def hook_script(manifest: str, python: str) -> str:
 cd "$(git rev-parse --show-toplevel)" || exit 1
 PYTHON="${{TZUROT_PYTHON:-{python}}}"
 echo "tzurot: linting migrations" >&2
-"$PYTHON" -m pytest_tzurot lint --config {m} || exit 1
+"$PYTHON" -m pytest_tzurot lint --config {m}
+status=$?
+if [ "$status" -ne 0 ]; then
+    echo "tzurot: migration lint failed; push blocked (see above)" >&2
+    exit "$status"
+fi
 echo "tzurot: checking applied migrations for edits (drift guard)" >&2
 "$PYTHON" -m pytest -p pytest_tzurot {m} -q -k migration_edit
 status=$?
@@ -93,8 +98,10 @@ def run_install(args: argparse.Namespace) -> int:
     if hook.exists():
         ours = MARKER in hook.read_text(encoding="utf-8", errors="replace")
         if not ours and not args.force:
-            raise ConfigError(f"{hook} already exists; not replacing it (rerun with --force to replace it; "
-                              "the old hook is then kept as pre-push.tzurot-backup)")
+            raise ConfigError(
+                f"{hook} already exists; not replacing it (rerun with --force to replace it; "
+                "the old hook is then kept as pre-push.tzurot-backup)"
+            )
         if not ours:
             hook.replace(hook.with_name("pre-push.tzurot-backup"))
     hooks.mkdir(parents=True, exist_ok=True)

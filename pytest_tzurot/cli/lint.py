@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
     manifest = None
     if args.config:
+        if not Path(args.config).is_file():
+            raise ConfigError(f"{args.config}: manifest not found (--config)")
         manifest = config.load(args.config)
     elif Path(DEFAULT_MANIFEST).is_file():
         manifest = config.load(DEFAULT_MANIFEST)
