@@ -181,3 +181,18 @@ def test_unindexed_vector_column_warns_and_unlisted_index_is_noted(  # type: ign
     out = result.stdout.str()
     assert "public.documents.title_vec (vector(8)) has no" not in out
     assert "public.memories.embedding (vector(384)) has no" not in out
+
+
+def test_a_migration_that_fails_to_apply_fails_the_items_with_the_runner_message(  # type: ignore[no-untyped-def]
+    pytester: pytest.Pytester, tzurot_server
+) -> None:
+    make_project(pytester, {
+        "20250103000000_duplicate": 'CREATE INDEX "idx_memories_embedding" ON "memories" ("created_at");\n',
+    })
+    result = run_guards(pytester, tzurot_server.dsn)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*building the template failed: migration 20250103000000_duplicate failed at *migration.sql:1:*"
+        'relation "idx_memories_embedding" already exists*',
+    ])
+    assert "Traceback" not in result.stdout.str()
