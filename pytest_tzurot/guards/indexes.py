@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
@@ -34,6 +34,7 @@ from pytest_tzurot.config import Manifest, ProtectedIndex
 from pytest_tzurot.connect import connect
 from pytest_tzurot.errors import TzurotError
 from pytest_tzurot.guards.base import GuardContext, GuardSpec, PluginSettings, fail
+from pytest_tzurot.migrations import deploy
 from pytest_tzurot.migrations.discovery import Migration, discover
 from pytest_tzurot.sql.split import Statement, UnterminatedError, split
 
@@ -228,8 +229,6 @@ def _column_notes(index: ProtectedIndex, snap: Snapshot) -> list[str]:
 
 
 def _renamed(index: ProtectedIndex, name: str, schema: str) -> ProtectedIndex:
-    from dataclasses import replace
-
     return replace(index, name=name, schema=schema)
 
 
@@ -320,8 +319,6 @@ def find_loss(empty_dsn: str, directory: Path, history_table: str, index: Protec
     to missing or different; if it never was as declared, the first one that
     created it differently. Never raises for a migration error: it is in `error`.
     """
-    from pytest_tzurot.migrations import deploy
-
     try:
         migrations = discover(directory)
         # The same start as the run's template: pgvector installed before the first migration.
