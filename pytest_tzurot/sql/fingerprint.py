@@ -175,7 +175,8 @@ def _lossless(text: str, tokens: list[Any]) -> bool:
     pos = 0
     for tok in [*tokens, None]:
         start = len(text) if tok is None else tok.start
-        if start < pos or strip_comments(text[pos:start]).strip():
+        gap = text[pos:start]
+        if start < pos or (gap.strip() and strip_comments(gap).strip()):
             return False
         if tok is not None:
             pos = tok.end + 1
