@@ -75,6 +75,10 @@ def _edit_specs(manifest: Manifest, settings: PluginSettings) -> Iterator[GuardS
     except GitError as exc:
         yield _failing("base-ref", str(exc))
         return
+    if not committed:  # one passing item, so `-k migration_edit` never selects nothing (exit 5)
+        yield GuardSpec("migration_edit[none-at-base]", _note(
+            f"no migrations under {rel_dir} at {base.describe()}: nothing applied to protect yet"))
+        return
     names = frozenset(m.name for m in committed)
     for migration in committed:
         yield GuardSpec(f"migration_edit[{migration.name}]",
@@ -206,6 +210,13 @@ def _live_check(dsn: str, directory: Path, table: str, name: str | None) -> Call
 
 
 # -- helpers -------------------------------------------------------------------
+def _note(line: str) -> Callable[[GuardContext], None]:
+    def run(ctx: GuardContext) -> None:
+        ctx.summary(EDIT_SECTION, line)
+
+    return run
+
+
 def _skipped(label: str, reason: str) -> GuardSpec:
     def run(ctx: GuardContext) -> None:
         pytest.skip(reason)

@@ -123,6 +123,22 @@ def test_explicit_base_ref(pytester: pytest.Pytester, project: Path) -> None:
     bad.stdout.fnmatch_lines(["*--tzurot-base-ref 'no-such-ref' names no commit*"])
 
 
+def test_no_migrations_at_the_base_ref_is_one_passing_item(pytester: pytest.Pytester) -> None:
+    root = pytester.path
+    (root / "ci.yml").write_text("migrations:\n  dir: migrations\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "ci.yml")
+    git(root, "commit", "-q", "-m", "manifest only")
+    write(root, "20250101000000_init", INIT)  # the first migration, not committed yet
+    result = run(pytester, "-v")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        "*migration_edit[[]none-at-base[]] PASSED*",
+        "migration edits:",
+        "*no migrations under migrations at main (*): nothing applied to protect yet",
+    ])
+
+
 def test_outside_a_git_checkout_one_item_is_skipped(pytester: pytest.Pytester,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     (pytester.path / "ci.yml").write_text("migrations:\n  dir: migrations\n")
