@@ -196,7 +196,7 @@ def _server_line(srv: RunningServer) -> str:
 
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
     """Once collection shows a database is needed, start it and say which one is used."""
-    if not any(_needs_database(item) for item in items):
+    if config.option.collectonly or not any(_needs_database(item) for item in items):
         return []
     try:
         return ["tzurot " + _server_line(_shared_run(config).server())]

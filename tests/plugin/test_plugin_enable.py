@@ -63,3 +63,14 @@ def test_importing_the_package_does_not_import_pytest() -> None:
         "assert not hasattr(pytest_tzurot, 'tzurot_db')"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent)
+
+
+def test_collect_only_starts_nothing(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp = pytester.path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TZUROT_TMPDIR", str(tmp))
+    pytester.makepyfile(test_db="def test_db(tzurot_db):\n    pass\n")
+    result = pytester.runpytest("-p", "pytest_tzurot", "--collect-only", "test_db.py")
+    assert result.ret == pytest.ExitCode.OK
+    assert "tzurot server" not in result.stdout.str()
+    assert list(tmp.iterdir()) == []
