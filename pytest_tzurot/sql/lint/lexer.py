@@ -1,10 +1,12 @@
 """A fast PostgreSQL lexer for the lint: one regular-expression pass, no sqlglot.
 
-It knows exactly what `pytest_tzurot.sql.split` knows about quoting (comments,
-`'...'` and `E'...'` strings, `"..."` identifiers, `$tag$...$tag$` bodies), so
-text inside them never becomes a keyword. Call it on text that `split()`
-accepted (terminated quotes); anything it cannot classify becomes an `other`
-token instead of an exception.
+It follows the same rules as `pytest_tzurot.sql.split` (the runner's splitter):
+comments (nested `/* */` too), `'...'` and `E'...'` strings, `"..."`
+identifiers and `$tag$...$tag$` bodies, so text inside them never becomes a
+keyword, and `statements()` cuts the script where psql (and the runner) does.
+It is separate from `split` for speed: one regex call per token instead of a
+character loop, which keeps a pre-commit run of `tzurot lint` short.
+tests/unit/test_lint_lexer.py checks that both always agree.
 """
 
 from __future__ import annotations
@@ -13,23 +15,37 @@ import bisect
 import re
 from dataclasses import dataclass
 
+# Leading whitespace is part of every match: one regex call per token.
 _PATTERN = re.compile(
     r"""
-    (?P<space>\s+)
-  | (?P<comment>--[^\n]*|/\*)
-  | (?P<estring>[eE]'(?:[^'\\]|\\.|'')*')
-  | (?P<string>(?:[bBxXnN]|[uU]&)?'(?:[^']|'')*')
-  | (?P<ident>(?:[uU]&)?"(?:[^"]|"")*")
-  | (?P<dollar>\$(?P<tag>(?:[^\W\d]\w*)?)\$(?P<body>.*?)\$(?P=tag)\$)
-  | (?P<param>\$\d+)
-  | (?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
-  | (?P<word>[^\W\d][\w$]*)
-  | (?P<punct>::|[(),;.\[\]:])
-  | (?P<op>[+\-*/<>=~!@\#%^&|`?]+)
-  | (?P<other>.)
+    \s*(?:
+      (?P<comment>--[^\n]*|/\*)
+    | (?P<estring>[eE]'(?:[^'\\]|\\.|'')*')
+    | (?P<string>(?:[bBxXnN]|[uU]&)?'(?:[^']|'')*')
+    | (?P<ident>(?:[uU]&)?"(?:[^"]|"")*")
+    | (?P<dollar>\$(?P<tag>(?:[^\W\d]\w*)?)\$(?P<body>.*?)\$(?P=tag)\$)
+    | (?P<param>\$\d+)
+    | (?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+    | (?P<word>[^\W\d][\w$]*)
+    | (?P<punct>::|[(),;.\[\]:])
+    | (?P<op>[+\-*/<>=~!@\#%^&|`?]+)
+    | (?P<other>\S)
+    )
     """,
     re.VERBOSE | re.DOTALL,
 )
+_DOLLAR_OPEN = re.compile(r"\$(?:[^\W\d]\w*)?\$")
+
+
+class Unterminated(ValueError):
+    """A quote, comment or dollar body never closes; `offset` is where it opens."""
+
+    def __init__(self, what: str, offset: int, text: str) -> None:
+        line, column = Positions(text).of(offset)
+        super().__init__(f"unterminated {what} starting at line {line}, column {column}")
+        self.offset = offset
+        self.line = line
+        self.column = column
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +79,7 @@ def _block_comment_end(text: str, start: int) -> int:
     while depth:
         close = text.find("*/", i)
         if close < 0:
-            return len(text)
+            return -1
         opened = text.find("/*", i, close)
         if opened >= 0:
             depth, i = depth + 1, opened + 2
@@ -73,37 +89,120 @@ def _block_comment_end(text: str, start: int) -> int:
 
 
 def lex(text: str) -> tuple[list[Token], list[Comment]]:
-    """All tokens (comments and whitespace left out) and all comments of `text`."""
+    """All tokens (comments and whitespace left out) and all comments of `text`.
+
+    Raises Unterminated for a quote, comment or dollar body that never closes.
+    """
     tokens: list[Token] = []
     comments: list[Comment] = []
+    append = tokens.append
     pos, n = 0, len(text)
     match = _PATTERN.match
     while pos < n:
         m = match(text, pos)
-        assert m is not None  # the `other` branch matches any character
+        if m is None:  # only whitespace left
+            break
         kind = m.lastgroup
+        begin = m.start(kind)  # type: ignore[arg-type]
         end = m.end()
-        if kind == "space":
-            pass
-        elif kind == "comment":
-            if m.group(0) == "/*":
-                end = _block_comment_end(text, pos)
-            comments.append(Comment(text[pos:end], pos, end))
-        elif kind == "word":
-            tokens.append(Token("word", m.group(0), pos, end))
+        if kind == "word":
+            word = m.group(kind)
+            if (word == "E" or word == "e") and text.startswith("'", end):  # E'... never closed
+                raise Unterminated("string literal", end, text)
+            append(Token("word", word, begin, end))
+        elif kind == "punct" or kind == "op" or kind == "number" or kind == "param":
+            append(Token(kind, m.group(kind), begin, end))  # type: ignore[arg-type]
         elif kind == "ident":
-            raw = m.group(0)
-            body = raw[raw.index('"') + 1 : -1]
-            tokens.append(Token("ident", body.replace('""', '"'), pos, end))
-        elif kind in ("string", "estring"):
-            raw = m.group(0)
-            tokens.append(Token("string", raw[raw.index("'") + 1 : -1].replace("''", "'"), pos, end))
+            raw = m.group(kind)
+            append(Token("ident", raw[raw.index('"') + 1 : -1].replace('""', '"'), begin, end))
+        elif kind == "string" or kind == "estring":
+            raw = m.group(kind)
+            append(Token("string", raw[raw.index("'") + 1 : -1].replace("''", "'"), begin, end))
         elif kind == "dollar":
-            tokens.append(Token("dollar", m.group("body"), pos, end))
+            append(Token("dollar", m.group("body"), begin, end))
+        elif kind == "comment":
+            if text.startswith("/*", begin):
+                end = _block_comment_end(text, begin)
+                if end < 0:
+                    raise Unterminated("/* comment", begin, text)
+            comments.append(Comment(text[begin:end], begin, end))
         else:
-            tokens.append(Token(kind, m.group(0), pos, end))  # type: ignore[arg-type]
+            char = text[begin]
+            if char == "'":
+                raise Unterminated("string literal", begin, text)
+            if char == '"':
+                raise Unterminated("quoted identifier", begin, text)
+            dollar = _DOLLAR_OPEN.match(text, begin) if char == "$" else None
+            if dollar:
+                raise Unterminated(f"dollar-quoted body {dollar.group(0)}", begin, text)
+            append(Token("other", char, begin, end))
         pos = end
     return tokens, comments
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One statement: its tokens (without the `;`), and where it starts and ends in the text."""
+
+    tokens: list[Token]
+    start: int
+    end: int
+
+
+def statements(tokens: list[Token], text_length: int) -> list[Chunk]:
+    """Split tokens into statements exactly as `pytest_tzurot.sql.split` (psql) does: `;` ends a
+    statement outside parentheses and outside an SQL-standard routine body (`BEGIN ... END` in
+    CREATE [OR REPLACE] FUNCTION/PROCEDURE). Statements without tokens are left out."""
+    chunks: list[Chunk] = []
+    current: list[Token] = []
+    head: list[str] = []  # the statement's first four words, lower case
+    parens = depth = 0
+    routine = False
+    for token in tokens:
+        kind = token.kind
+        if kind == "punct":
+            value = token.value
+            if value == ";" and parens == 0 and depth == 0:
+                if current:
+                    chunks.append(Chunk(current, current[0].start, token.start))
+                current, head, routine = [], [], False
+                continue
+            if value == "(":
+                parens += 1
+            elif value == ")":
+                parens = max(0, parens - 1)
+        elif kind == "word":
+            lower = token.value.lower()
+            if len(head) < 4:
+                head.append(lower)
+                routine = head[:1] == ["create"] and (
+                    head[1:2] in (["function"], ["procedure"])
+                    or (head[1:3] == ["or", "replace"] and head[3:4] in (["function"], ["procedure"]))
+                )
+            if routine and not parens:
+                if lower == "begin" or (lower == "case" and depth >= 1):
+                    depth += 1
+                elif lower == "end" and depth > 0:
+                    depth -= 1
+        current.append(token)
+    if current:
+        chunks.append(Chunk(current, current[0].start, text_length))
+    return chunks
+
+
+def without_comments(text: str) -> str:
+    """`text` with comments replaced by a space (bodies of DO blocks and functions); best effort."""
+    try:
+        _, comments = lex(text)
+    except Unterminated:
+        return text
+    out, pos = [], 0
+    for comment in comments:
+        out.append(text[pos : comment.start])
+        out.append(" ")
+        pos = comment.end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 class Positions:

@@ -19,8 +19,15 @@ from pytest_tzurot.config import PGVECTOR_DEFAULTS, ProtectedIndex
 from pytest_tzurot.sql.lint import grammar as g
 from pytest_tzurot.sql.lint.ddl import create_index_sql, quote
 from pytest_tzurot.sql.lint.findings import Finding
-from pytest_tzurot.sql.lint.lexer import Positions, Token, lex
-from pytest_tzurot.sql.split import Statement, UnterminatedError, split
+from pytest_tzurot.sql.lint.lexer import (
+    Chunk,
+    Positions,
+    Token,
+    Unterminated,
+    lex,
+    statements,
+    without_comments,
+)
 
 # The runner's directive (pytest_tzurot.migrations.discovery), matched the same way.
 NO_TRANSACTION = re.compile(r"^\s*--\s*tzurot\s*:\s*no[-_ ]transaction\s*$", re.IGNORECASE)
@@ -46,7 +53,7 @@ class _IndexState:
 
 @dataclass
 class ParsedStatement:
-    statement: Statement
+    statement: Chunk
     tokens: list[Token]
     node: g.Node | None  # None when unparseable
 
@@ -110,8 +117,8 @@ class MigrationLint:
     # -- driver ------------------------------------------------------------------------------
     def run(self) -> list[Finding]:
         try:
-            statements = split(self.text)
-        except UnterminatedError as exc:
+            tokens, self.comments = lex(self.text)
+        except Unterminated as exc:
             self.findings.append(
                 Finding(
                     "TZ000",
@@ -123,18 +130,8 @@ class MigrationLint:
                 )
             )
             return self.findings
-        tokens, self.comments = lex(self.text)
-        k = 0
-        for statement in statements:
-            while k < len(tokens) and tokens[k].start < statement.start:
-                k += 1
-            own: list[Token] = []
-            while k < len(tokens) and tokens[k].start < statement.end:
-                if not (tokens[k].kind == "punct" and tokens[k].value == ";"):
-                    own.append(tokens[k])
-                k += 1
-            if own:
-                self.parsed.append(ParsedStatement(statement, own, None))
+        chunks = statements(tokens, len(self.text))
+        self.parsed = [ParsedStatement(chunk, chunk.tokens, None) for chunk in chunks]
         no_transaction = bool(NO_TRANSACTION.match(self.text.split("\n", 1)[0]))
         block_start: int | None = None
         snapshot: list[_IndexState] | None = None
@@ -243,9 +240,7 @@ class MigrationLint:
     def opaque(self, what: str, body: str, offset: int) -> None:
         if not body:
             return
-        from pytest_tzurot.sql.split import strip_comments
-
-        text = strip_comments(body)
+        text = without_comments(body)
         for state in self.states:
             ix = state.index
             mentioned = [
