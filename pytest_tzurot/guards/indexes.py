@@ -10,9 +10,9 @@ Items (ids as pytest shows them):
 - `idempotent[<migration>]`, one per migration when `migrations.idempotent`
   is true: the migration re-applied on the migrated database, in a
   transaction that is rolled back, must not fail.
-- `vector_columns`: warns about every vector/halfvec/sparsevec column without
-  a usable ivfflat/hnsw index, and notes vector indexes the manifest does not
-  protect (run summary). It never fails.
+- `vector_columns` (when the manifest protects at least one index): warns about
+  every vector/halfvec/sparsevec column without a usable ivfflat/hnsw index, and
+  notes vector indexes the manifest does not protect (run summary). It never fails.
 
 The passing path costs one migrated clone per process for all these items
 together: the catalog snapshot is taken once and shared, and the
@@ -43,7 +43,8 @@ SECTION = "indexes"
 
 # -- collection ----------------------------------------------------------------
 def collect(manifest: Manifest, settings: PluginSettings) -> Iterator[GuardSpec]:
-    """One item per protected index, per migration (idempotency, if asked) and `vector_columns`."""
+    """One item per protected index, per migration (idempotency, if asked), and `vector_columns`
+    when the manifest protects at least one index."""
     for index in manifest.protected_indexes:
         yield GuardSpec(id=f"protected_index[{index.name}]", run=_protected_index_check(index),
                         needs_database=True)
@@ -56,7 +57,10 @@ def collect(manifest: Manifest, settings: PluginSettings) -> Iterator[GuardSpec]
             for migration in migrations:
                 yield GuardSpec(id=f"idempotent[{migration.name}]", run=_idempotent_check(migration),
                                 needs_database=True)
-    yield GuardSpec(id="vector_columns", run=check_vector_columns, needs_database=True)
+    if manifest.protected_indexes:
+        # Index guarding is opted into by protecting an index; a pool- or drift-only manifest
+        # gets no extra item (and no database) from this module.
+        yield GuardSpec(id="vector_columns", run=check_vector_columns, needs_database=True)
 
 
 def _raise(message: str) -> Callable[[GuardContext], None]:

@@ -196,3 +196,13 @@ def test_a_migration_that_fails_to_apply_fails_the_items_with_the_runner_message
         'relation "idx_memories_embedding" already exists*',
     ])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_a_manifest_without_protected_indexes_gets_no_index_items(  # type: ignore[no-untyped-def]
+    pytester: pytest.Pytester, tzurot_server
+) -> None:
+    make_project(pytester, {})
+    (pytester.path / "ci.yml").write_text("migrations: {dir: migrations}\n")
+    result = run_guards(pytester, tzurot_server.dsn, "--collect-only", "-q")
+    assert "protected_index[" not in result.stdout.str()
+    assert "vector_columns" not in result.stdout.str()
