@@ -3,7 +3,7 @@
 The loop runs as one `DO` block on the sampler's own connection, driven by a
 background thread: sampling happens inside the server, so it neither waits
 for the test's Python code to release the GIL nor pays a round trip per
-sample (tens of microseconds per sample on a local server). It reports
+sample. It reports
 through notices only when something changes: a new peak, backends seen for
 the first time, a heartbeat with its sample count and longest gap, and a
 change of the control connection's `application_name` (how `mark()` and
@@ -22,6 +22,11 @@ from typing import Any
 from pytest_tzurot.connect import connect
 
 NOTICE_PREFIX = "tzurot-sampler:"
+# pg_sleep between samples. Measured on a busy 2-core machine (benchmarks/bench_pools.py),
+# a loop that sleeps 1 ms (~4 ms per sample in practice) caught more short bursts than one
+# that spins (~0.2 ms per sample): the scheduler favours a sleeper when the test's own
+# processes wake up, and a spinner takes a core from the test. 0 spins.
+DEFAULT_PAUSE = 0.001
 STOP_SIGNAL = "tzurot-watch:stop"
 MARK_PREFIX = "tzurot-watch:mark:"
 
@@ -159,7 +164,7 @@ class ActivitySampler:
     returns once the last one is. Raises ServerError when it cannot connect.
     """
 
-    def __init__(self, dsn: str, *, pause: float = 0.0, beat: float = 0.02,
+    def __init__(self, dsn: str, *, pause: float = DEFAULT_PAUSE, beat: float = 0.02,
                  application_name: str = "tzurot-sampler") -> None:
         self.dsn = dsn
         self.pause = pause

@@ -15,7 +15,13 @@ from typing import Any
 
 from pytest_tzurot.connect import connect
 from pytest_tzurot.connections.detector import Mark, NewBackendDetector, NewConnections
-from pytest_tzurot.connections.sampler import ActivitySampler, Backend, SamplerStats, wait_until
+from pytest_tzurot.connections.sampler import (
+    DEFAULT_PAUSE,
+    ActivitySampler,
+    Backend,
+    SamplerStats,
+    wait_until,
+)
 
 # A closed client's backend exits a moment later; a connection still there after
 # this long was not closed.
@@ -67,7 +73,7 @@ class WatchReport:
 class ConnectionWatch:
     """Watches the database behind `dsn`; use as a context manager or start()/stop()."""
 
-    def __init__(self, dsn: str, *, pause: float = 0.0, leak_grace: float = LEAK_GRACE) -> None:
+    def __init__(self, dsn: str, *, pause: float = DEFAULT_PAUSE, leak_grace: float = LEAK_GRACE) -> None:
         self.dsn = dsn
         self.leak_grace = leak_grace
         self.sampler = ActivitySampler(dsn, pause=pause)
