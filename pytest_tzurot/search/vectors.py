@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 DEFAULT_SEED = 20250101
+DEFAULT_CLUSTERS = 10
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def generate(
     *,
     seed: int = DEFAULT_SEED,
     clusters: int | None = None,
-    spread: float = 0.6,
+    spread: float = 1.0,
     normalize: bool = True,
     null_fraction: float = 0.02,
     duplicate_fraction: float = 0.01,
@@ -84,7 +85,9 @@ def generate(
     if not (0.0 <= null_fraction < 1.0 and 0.0 <= duplicate_fraction < 1.0):
         raise ValueError("null_fraction and duplicate_fraction must be in [0, 1)")
     if clusters is None:
-        clusters = max(1, min(64, rows // 200))
+        # Fewer topics than a typical ivfflat `lists`, so clusters straddle lists as real data does:
+        # one probe then misses neighbours (recall ~0.4-0.5) and sqrt(lists) probes find them.
+        clusters = max(1, min(DEFAULT_CLUSTERS, rows // 50))
     rng = np.random.default_rng([seed, 0])
     centers = rng.normal(0.0, 1.0, size=(clusters, dim))
     centers /= np.linalg.norm(centers, axis=1, keepdims=True)

@@ -145,7 +145,7 @@ def test_hnsw_filter_leaving_fewer_than_k_rows_fails_and_iterative_scan_fixes_it
         GOOD,
         method="hnsw",
         options="m = 8, ef_construction = 32",
-        rows=2000,
+        rows=1000,
         settings="{hnsw.ef_search: 10}",
     )
     with pytest.raises(GuardFailure) as info:
@@ -161,7 +161,7 @@ def test_hnsw_iterative_scan_returns_k_rows(tmp_path: Path, tzurot_empty_db: str
         GOOD,
         method="hnsw",
         options="m = 8, ef_construction = 32",
-        rows=2000,
+        rows=1000,
         settings="{hnsw.ef_search: 10, hnsw.iterative_scan: strict_order}",
     )
     report = check_results(manifest, manifest.search[0], migrated(manifest, tzurot_empty_db))

@@ -13,7 +13,8 @@ CREATE EXTENSION IF NOT EXISTS vector;
 CREATE TABLE memories (id bigserial PRIMARY KEY, personality_id integer NOT NULL, content text NOT NULL,
                        embedding vector(32));
 CREATE INDEX idx_memories_embedding ON memories USING ivfflat (embedding vector_cosine_ops) WITH (lists = 20);
-CREATE INDEX idx_memories_hnsw ON memories USING hnsw (embedding vector_cosine_ops);
+CREATE TABLE notes (id bigserial PRIMARY KEY, embedding vector(32));
+CREATE INDEX idx_notes_hnsw ON notes USING hnsw (embedding vector_cosine_ops);
 """
 QUERIES = {
     # Copied from a blog post: L2 distance against a cosine index, and 1 - L2 labelled a similarity.
@@ -24,7 +25,7 @@ QUERIES = {
         "SELECT id, content, 1 - (embedding <=> %(embedding)s) AS similarity FROM memories\n"
         "WHERE personality_id = %(personality_id)s\nORDER BY embedding <=> %(embedding)s LIMIT 5;\n"
     ),
-    "many.sql": "SELECT id FROM memories ORDER BY embedding <=> :embedding LIMIT 100",
+    "many.sql": "SELECT id FROM notes ORDER BY embedding <=> :embedding LIMIT 100",
 }
 MANIFEST = """\
 migrations: {dir: migrations}
@@ -33,7 +34,7 @@ search:
      settings: {ivfflat.probes: 5}}
   - {name: good, query: good.sql, index: idx_memories_embedding, k: 5, rows: 2000,
      settings: {ivfflat.probes: 5}, params: {personality_id: 42}}
-  - {name: many, query: many.sql, index: idx_memories_hnsw, k: 100, rows: 2000}
+  - {name: many, query: many.sql, index: idx_notes_hnsw, k: 100, rows: 2000}
 """
 
 
