@@ -19,6 +19,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,12 +119,21 @@ def deploy(
                 fingerprints.ensure_table(conn, history_table)
                 plan = _plan(conn, migrations, history_table, target, dry_run=False)
                 by_name = {m.name: m for m in migrations}
+                pending = [by_name[step.name] for step in plan.planned]
                 applied: list[AppliedMigration] = []
-                for step in plan.planned:
-                    done = _apply(conn, by_name[step.name], step, history_table)
-                    applied.append(done)
-                    if progress is not None:
-                        progress(done)
+                # Fingerprints are pure CPU work: a thread computes them while this one waits
+                # for the server to run the previous migration.
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tzurot-fingerprint") as pool:
+                    prints = [pool.submit(fingerprints.compute, m.sql) for m in pending]
+                    try:
+                        for migration, step, fingerprint in zip(pending, plan.planned, prints, strict=True):
+                            done = _apply(conn, migration, step, history_table, fingerprint)
+                            applied.append(done)
+                            if progress is not None:
+                                progress(done)
+                    finally:
+                        for future in prints:
+                            future.cancel()
                 return DeployResult(
                     applied=tuple(applied), planned=plan.planned, warnings=plan.warnings,
                     already_applied=plan.already_applied, remaining=plan.remaining,
@@ -202,11 +212,10 @@ def _executable(statements: Sequence[Statement]) -> list[Statement]:
 
 
 def _apply(conn: psycopg.Connection, migration: Migration, step: PlannedMigration,
-           history_table: str) -> AppliedMigration:
+           history_table: str, fingerprint: Future[str | None]) -> AppliedMigration:
     started = time.perf_counter()
-    fingerprint = fingerprints.compute(migration.sql)
     if step.transactional:
-        _apply_in_transaction(conn, migration, history_table, fingerprint)
+        _apply_in_transaction(conn, migration, history_table, fingerprint.result())
     else:
         _apply_statement_by_statement(conn, migration, history_table, fingerprint)
     return AppliedMigration(step.name, step.path, step.transactional, step.statements,
@@ -215,42 +224,46 @@ def _apply(conn: psycopg.Connection, migration: Migration, step: PlannedMigratio
 
 def _apply_in_transaction(conn: psycopg.Connection, migration: Migration, history_table: str,
                           fingerprint: str | None) -> None:
+    """BEGIN, the statements, the history row, the fingerprint and COMMIT, sent as one pipeline
+    (one round trip); the first command without a result is the one that failed."""
     statements = _executable(migration.statements)
     table = history.table_identifier(history_table)
+    cursors: list[psycopg.Cursor] = []
     try:
-        with conn.transaction():
-            for stmt in statements:
-                try:
-                    conn.execute(stmt.text)
-                except psycopg.Error as exc:
-                    if conn.broken:
-                        raise
-                    raise MigrationError(
-                        f"{statement_error(migration, stmt, exc)}; nothing of {migration.name} was applied: "
-                        "fix the migration and deploy again"
-                    ) from None
-            conn.execute(
+        with conn.pipeline():
+            cursors.append(conn.execute("BEGIN"))
+            cursors.extend(conn.execute(stmt.text) for stmt in statements)
+            cursors.append(conn.execute(
                 sql.SQL(
                     "INSERT INTO {} (id, checksum, finished_at, migration_name, logs, started_at,"
                     " applied_steps_count) VALUES (%s, %s, clock_timestamp(), %s, NULL, now(), %s)"
                 ).format(table),
                 (str(uuid.uuid4()), migration.checksum, migration.name, len(statements)),
-            )
+            ))
             fingerprints.record(conn, migration.name, migration.checksum, fingerprint, history_table)
+            conn.execute("COMMIT")
     except psycopg.Error as exc:
-        if not (conn.broken or conn.closed):
-            raise MigrationError(
-                f"recording {migration.name} in {history_table!r} failed: {_pg_line(exc)}; nothing of it "
-                "was applied"
+        if conn.broken or conn.closed:
+            raise ServerError(
+                f"lost the connection while applying {migration.name}: {_pg_line(exc)}; the server rolled "
+                "it back, deploy again"
             ) from None
-        raise ServerError(
-            f"lost the connection while applying {migration.name}: {_pg_line(exc)}; the server rolled it "
-            "back, deploy again"
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")
+        failed = next((k for k, cur in enumerate(cursors) if cur.pgresult is None), len(cursors))
+        if 1 <= failed <= len(statements):
+            raise MigrationError(
+                f"{statement_error(migration, statements[failed - 1], exc)}; nothing of {migration.name} "
+                "was applied: fix the migration and deploy again"
+            ) from None
+        raise MigrationError(
+            f"migration {migration.name} ({migration.path}) failed when committing: {_pg_line(exc)}; "
+            "nothing of it was applied (a deferred constraint, or the history table: check it)"
         ) from None
 
 
 def _apply_statement_by_statement(conn: psycopg.Connection, migration: Migration, history_table: str,
-                                  fingerprint: str | None) -> None:
+                                  fingerprint: Future[str | None]) -> None:
     table = history.table_identifier(history_table)
     row_id = str(uuid.uuid4())
     statements = migration.statements
@@ -279,7 +292,7 @@ def _apply_statement_by_statement(conn: psycopg.Connection, migration: Migration
     conn.execute(
         sql.SQL("UPDATE {} SET finished_at = clock_timestamp() WHERE id = %s").format(table), (row_id,)
     )
-    fingerprints.record(conn, migration.name, migration.checksum, fingerprint, history_table)
+    fingerprints.record(conn, migration.name, migration.checksum, fingerprint.result(), history_table)
 
 
 def _fail(conn: psycopg.Connection, migration: Migration, stmt: Statement, exc: psycopg.Error,
@@ -299,11 +312,16 @@ def _fail(conn: psycopg.Connection, migration: Migration, stmt: Statement, exc: 
 def statement_error(migration: Migration, stmt: Statement, exc: psycopg.Error) -> str:
     """`migration NAME failed at FILE:LINE: STATEMENT: PostgreSQL: MESSAGE (SQLSTATE)`, one line."""
     line = stmt.line + stmt.text.count("\n", 0, _error_offset(stmt.text, exc))
-    message = _pg_line(exc)
     return (
         f"migration {migration.name} failed at {migration.path}:{line}: {excerpt(stmt.text)}: "
-        f"PostgreSQL: {message}"
+        f"PostgreSQL: {_pg_line(exc)}"
     )
+
+
+def _name_offsets(text: str, name: str) -> list[int]:
+    """Where `name` appears in `text` as a whole identifier (bare or double-quoted)."""
+    pattern = rf'(?<![\w$"]){re.escape(name)}(?![\w$])|"{re.escape(name)}"'
+    return [m.start() for m in re.finditer(pattern, text, re.I)]
 
 
 def _error_offset(text: str, exc: psycopg.Error) -> int:
@@ -313,8 +331,7 @@ def _error_offset(text: str, exc: psycopg.Error) -> int:
     if position and position.isdigit():
         return max(0, int(position) - 1)
     for name in _QUOTED.findall(exc.diag.message_primary or ""):
-        hits = [m.start() for m in re.finditer(rf'(?<![\w$"]){re.escape(name)}(?![\w$])|"{re.escape(name)}"',
-                                               text, re.I)]
+        hits = _name_offsets(text, name)
         if len(hits) == 1:
             return hits[0]
     return 0

@@ -15,12 +15,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pytest_tzurot.sql.split import Statement, strip_comments
+__all__ = ["NonTransactional", "is_transaction_control", "leading_words", "non_transactional"]
+
+from pytest_tzurot.sql.split import Statement, leading_words
 
 # Only statements mentioning one of these words can be non-transactional: cheap pre-filter.
 _CANDIDATE = re.compile(r"\b(concurrently|vacuum|system|database|tablespace|cluster|reindex)\b", re.I)
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
-_LITERAL = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\$([A-Za-z_]\w*)?\$.*?\$\1\$", re.S)
 # psql's transaction-control statements (the runner opens and commits the transaction itself).
 TRANSACTION_ABORT = ("ROLLBACK", "ABORT")
 
@@ -31,11 +31,6 @@ class NonTransactional:
 
     what: str
     line: int
-
-
-def leading_words(text: str, limit: int = 8) -> list[str]:
-    """The first `limit` words of a statement, upper-cased, comments and literals skipped."""
-    return [w.upper() for w in _WORD.findall(_LITERAL.sub(" ", strip_comments(text)), 0)[:limit]]
 
 
 def is_transaction_control(words: Sequence[str]) -> bool:

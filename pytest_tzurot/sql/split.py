@@ -111,22 +111,31 @@ class _Routine:
     def __init__(self) -> None:
         self.words: list[str] = []
         self.depth = 0
+        self.inside = False  # the statement is a CREATE FUNCTION/PROCEDURE
+        self.tracking = True  # words still matter: the first four, or all of a routine's
 
     def word(self, word: str, parens: int) -> None:
         lower = word.lower()
         if len(self.words) < 4:
             self.words.append(lower)
-        head = self.words
-        in_routine = head[:1] == ["create"] and (
-            head[1:2] in (["function"], ["procedure"])
-            or (head[1:3] == ["or", "replace"] and head[3:4] in (["function"], ["procedure"]))
-        )
-        if not in_routine or parens:
+            head = self.words
+            self.inside = head[:1] == ["create"] and (
+                head[1:2] in (["function"], ["procedure"])
+                or (head[1:3] == ["or", "replace"] and head[3:4] in (["function"], ["procedure"]))
+            )
+            self.tracking = len(self.words) < 4 or self.inside
+        if not self.inside or parens:
             return
         if lower == "begin" or (lower == "case" and self.depth >= 1):
             self.depth += 1
         elif lower == "end" and self.depth > 0:
             self.depth -= 1
+
+
+# Characters that can start a comment, quote or body, change the nesting, or end a statement;
+# and the same plus the start of a word or number, while words still matter.
+_SPECIAL = re.compile(r"""[-/'"$();]""")
+_SPECIAL_OR_WORD = re.compile(r"""[-/'"$();0-9A-Za-z_\x80-\uffff]""")
 
 
 def split(text: str) -> list[Statement]:
@@ -137,22 +146,25 @@ def split(text: str) -> list[Statement]:
     statements: list[Statement] = []
     start = 0
     i = 0
-    n = len(text)
     parens = 0
     routine = _Routine()
-    while i < n:
+    while True:
+        found = (_SPECIAL_OR_WORD if routine.tracking else _SPECIAL).search(text, i)
+        if found is None:
+            break
+        i = found.start()
         j = _skip(text, i)
         if j != i:
             i = j
             continue
         ch = text[i]
-        word = _WORD.match(text, i) if (ch.isalpha() or ch == "_" or ch >= "\x80") else None
+        if ch.isdigit():
+            i = _NUMBER.match(text, i).end()  # type: ignore[union-attr]
+            continue
+        word = _WORD.match(text, i)
         if word:
             routine.word(word.group(0), parens)
             i = word.end()
-            continue
-        if ch.isdigit():
-            i = _NUMBER.match(text, i).end()  # type: ignore[union-attr]
             continue
         if ch == "(":
             parens += 1
@@ -163,7 +175,7 @@ def split(text: str) -> list[Statement]:
             start = i + 1
             routine = _Routine()
         i += 1
-    _append(statements, text, start, n)
+    _append(statements, text, start, len(text))
     return statements
 
 
@@ -204,3 +216,28 @@ def strip_comments(text: str) -> str:
         out.append(ch)
         i += 1
     return "".join(out)
+
+
+def leading_words(text: str, limit: int = 8) -> list[str]:
+    """The first `limit` words of `text`, upper-cased, skipping comments, literals and quoted
+    identifiers; reads only as far as it needs (an unterminated quote ends the scan)."""
+    words: list[str] = []
+    i, n = 0, len(text)
+    while i < n and len(words) < limit:
+        try:
+            j = _skip(text, i)
+        except UnterminatedError:
+            break
+        if j != i:
+            i = j
+            continue
+        if text[i].isdigit():
+            i = _NUMBER.match(text, i).end()  # type: ignore[union-attr]
+            continue
+        word = _WORD.match(text, i)
+        if word:
+            words.append(word.group(0).upper())
+            i = word.end()
+        else:
+            i += 1
+    return words

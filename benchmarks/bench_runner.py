@@ -1,0 +1,137 @@
+"""Benchmark: `deploy()` of a generated corpus vs. the same files executed by a plain psycopg loop.
+
+Usage: .venv/bin/python benchmarks/bench_runner.py [--migrations 200] [--rounds 5] [--dsn ADMIN_DSN]
+
+Starts the embedded PostgreSQL (unless --dsn names a server), generates N
+migrations shaped like an application's (tables, indexes, added columns,
+seed rows, a trigger function), and for each round deploys them into a fresh
+database twice: once with the runner (lock, history table, one transaction per
+migration, non-transactional detection, fingerprint) and once with a loop that
+sends each file as one query on an autocommit connection (PostgreSQL runs a
+multi-statement query as one implicit transaction: the cheapest safe baseline).
+Prints the median times and their ratio (target: runner <= 1.3x the loop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pytest_tzurot import server as server_mod  # noqa: E402
+from pytest_tzurot.connect import connect  # noqa: E402
+from pytest_tzurot.databases import Janitor, new_run_id  # noqa: E402
+from pytest_tzurot.migrations import deploy, discover  # noqa: E402
+from pytest_tzurot.server.base import ServerSettings  # noqa: E402
+
+
+def migration_sql(n: int) -> str:
+    """The n-th generated migration: a mix of DDL and data, like a real schema history."""
+    kind = n % 5
+    if n < 5 or kind == 0:
+        return (
+            f"-- CreateTable\nCREATE TABLE \"entity_{n}\" (\n    \"id\" BIGSERIAL NOT NULL,\n"
+            f"    \"name\" TEXT NOT NULL,\n    \"created_at\" TIMESTAMPTZ NOT NULL DEFAULT now(),\n"
+            f"    \"payload\" JSONB,\n    CONSTRAINT \"entity_{n}_pkey\" PRIMARY KEY (\"id\")\n);\n\n"
+            f"-- CreateIndex\nCREATE INDEX \"entity_{n}_name_idx\" ON \"entity_{n}\"(\"name\");\n"
+        )
+    base = n - kind
+    if kind == 1:
+        return (
+            f"-- AlterTable\nALTER TABLE \"entity_{base}\" ADD COLUMN \"status_{n}\" TEXT NOT NULL DEFAULT 'new';\n"
+            f"CREATE INDEX \"entity_{base}_status_{n}_idx\" ON \"entity_{base}\"(\"status_{n}\");\n"
+        )
+    if kind == 2:
+        rows = ", ".join(f"('seed {n}-{i}', '{{\"i\": {i}}}')" for i in range(20))
+        return f"-- Seed\nINSERT INTO \"entity_{base}\" (\"name\", \"payload\") VALUES {rows};\n"
+    if kind == 3:
+        return (
+            f"CREATE OR REPLACE FUNCTION touch_{n}() RETURNS trigger AS $$\nBEGIN\n"
+            f"  NEW.created_at := now();\n  RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql;\n\n"
+            f"CREATE TRIGGER entity_{base}_touch_{n} BEFORE UPDATE ON \"entity_{base}\"\n"
+            f"  FOR EACH ROW EXECUTE FUNCTION touch_{n}();\n"
+        )
+    return (
+        f"CREATE TABLE \"link_{n}\" (\"entity_id\" BIGINT NOT NULL REFERENCES \"entity_{base}\"(\"id\")"
+        f" ON DELETE CASCADE, \"note\" TEXT);\nCOMMENT ON TABLE \"link_{n}\" IS 'links; generated';\n"
+    )
+
+
+def generate(directory: Path, count: int) -> None:
+    for n in range(count):
+        folder = directory / f"{20250101000000 + n:014d}_step_{n}"
+        folder.mkdir(parents=True)
+        (folder / "migration.sql").write_text(migration_sql(n))
+
+
+def plain_loop(dsn: str, directory: Path) -> float:
+    files = [m.path for m in discover(directory)]
+    started = time.perf_counter()
+    with connect(dsn, autocommit=True) as conn:
+        for path in files:
+            conn.execute(path.read_bytes())
+    return time.perf_counter() - started
+
+
+def runner(dsn: str, directory: Path) -> float:
+    started = time.perf_counter()
+    result = deploy(dsn, directory)
+    elapsed = time.perf_counter() - started
+    assert len(result.applied) == len(discover(directory))
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--migrations", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--dsn", help="admin DSN of a server to use instead of the embedded one")
+    args = parser.parse_args()
+
+    srv = server_mod.start(ServerSettings(backend="external", dsn=args.dsn) if args.dsn else ServerSettings())
+    janitor = Janitor(srv.dsn, new_run_id(), srv.server_version_num)
+    try:
+        with tempfile.TemporaryDirectory(prefix="tzurot-bench-") as tmp:
+            directory = Path(tmp) / "migrations"
+            generate(directory, args.migrations)
+            statements = sum(len(m.statements) for m in discover(directory))
+            # warm-up: imports, first connections, catalog caches
+            for label, fn in (("w_plain", plain_loop), ("w_runner", runner)):
+                name = janitor.create(label)
+                fn(janitor.dsn(name), directory)
+                janitor.drop(name)
+            times: dict[str, list[float]] = {"plain": [], "runner": []}
+            for r in range(args.rounds):
+                # alternate the order so neither side always runs on a warmer machine
+                order = (("plain", plain_loop), ("runner", runner))
+                for label, fn in order if r % 2 == 0 else order[::-1]:
+                    name = janitor.create(f"{label}_{r}")
+                    times[label].append(fn(janitor.dsn(name), directory))
+                    janitor.drop(name)
+    finally:
+        for name in janitor.existing():
+            janitor.drop(name)
+        if not args.dsn:
+            server_mod.stop(srv)
+
+    plain = statistics.median(times["plain"])
+    run = statistics.median(times["runner"])
+    n = args.migrations
+    print(f"server: {srv.backend} PostgreSQL {srv.server_version}; {n} migrations, {statements} statements, "
+          f"{args.rounds} rounds (median)")
+    print(f"{'method':<34} {'total s':>8} {'ms/migration':>13}")
+    print(f"{'plain psycopg loop (1 query/file)':<34} {plain:>8.3f} {plain / n * 1000:>13.2f}")
+    print(f"{'tzurot deploy()':<34} {run:>8.3f} {run / n * 1000:>13.2f}")
+    ratio = run / plain
+    print(f"ratio runner/plain: {ratio:.2f}x (target <= 1.30x) -> {'OK' if ratio <= 1.3 else 'ABOVE TARGET'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
