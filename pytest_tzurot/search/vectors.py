@@ -56,12 +56,13 @@ class Dataset:
 
 
 def _finish(points: np.ndarray, normalize: bool) -> np.ndarray:
-    points = points.astype(np.float64)
+    """`points` as float32, each row scaled to length 1 when `normalize` (zero rows stay zero)."""
+    points = np.asarray(points, dtype=np.float32)
     if normalize:
-        norms = np.linalg.norm(points, axis=1, keepdims=True)
+        norms = np.sqrt(np.einsum("ij,ij->i", points, points, dtype=np.float64))[:, None]
         norms[norms == 0] = 1.0
-        points = points / norms
-    return points.astype(np.float32)
+        points = (points / norms).astype(np.float32)
+    return points
 
 
 def generate(
@@ -93,8 +94,10 @@ def generate(
     centers /= np.linalg.norm(centers, axis=1, keepdims=True)
     labels = rng.integers(0, clusters, size=rows)
     # Noise per coordinate so that the noise vector's length is about `spread`.
-    noise = rng.normal(0.0, spread / math.sqrt(dim), size=(rows, dim))
-    vectors = _finish(centers[labels] + noise, normalize)
+    noise = rng.standard_normal(size=(rows, dim), dtype=np.float32)
+    noise *= np.float32(spread / math.sqrt(dim))
+    noise += centers[labels].astype(np.float32)
+    vectors = _finish(noise, normalize)
     duplicates = int(rows * duplicate_fraction)
     if duplicates and rows > 1:
         # Exact copies of other rows: ties that a stable, tie-aware check must handle.
