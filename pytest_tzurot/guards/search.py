@@ -76,6 +76,15 @@ def check_shape(manifest: Manifest, check: SearchCheck) -> Prepared:
     return prepared
 
 
+def _require_values(prepared: Prepared, check: SearchCheck) -> None:
+    """Fail before any seeding when a query parameter has no value in the manifest."""
+    shape = prepared.shape
+    given = {*prepared.params, shape.vector_param, shape.limit_param}
+    if shape.vector_param is None or any(name not in given for name in prepared.query.names):
+        wanted = [p for p in shape.problems if "has no value" in p or "no parameter" in p]
+        raise fail(_problems(check.name, wanted or ["the query has no vector parameter"]))
+
+
 def _bind(prepared: Prepared, target: IndexTarget, check: SearchCheck) -> Any:
     """A function: query vector -> psycopg parameters for the query."""
     from pgvector import HalfVector, Vector
@@ -124,6 +133,7 @@ def check_plan(manifest: Manifest, check: SearchCheck, dsn: str) -> Any:
     from pytest_tzurot.search.plan import explain
 
     prepared = prepare(manifest, check)
+    _require_values(prepared, check)
     conn, live, seeded = _seeded(dsn, prepared, check)
     try:
         bind = _bind(prepared, live, check)
@@ -158,6 +168,7 @@ def check_results(
     from pytest_tzurot.search.results import evaluate
 
     prepared = prepare(manifest, check)
+    _require_values(prepared, check)
     conn, live, seeded = _seeded(dsn, prepared, check)
     try:
         bind = _bind(prepared, live, check)

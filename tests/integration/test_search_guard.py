@@ -243,3 +243,15 @@ def test_exact_values_and_order_pass(small_table) -> None:  # type: ignore[no-un
     )
     assert report.problems == []
     assert report.outcomes[0].recall == 1.0 and report.outcomes[0].returned == 3
+
+
+def test_results_need_the_primary_key_selected(small_table) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(GuardFailure, match=r"does not select the primary key of public.t \(id\)"):
+        run(small_table, "SELECT embedding <=> %(e)s AS d FROM t ORDER BY embedding <=> %(e)s LIMIT 5")
+
+
+def test_a_filter_parameter_without_value_fails_before_seeding(tmp_path: Path, tzurot_empty_db: str) -> None:
+    manifest = project(tmp_path, GOOD)
+    check = dataclasses.replace(manifest.search[0], params={})
+    with pytest.raises(GuardFailure, match=r":tenant_id has no value; add `tenant_id: <value>` under params"):
+        check_plan(manifest, check, migrated(manifest, tzurot_empty_db))
