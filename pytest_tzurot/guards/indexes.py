@@ -256,16 +256,15 @@ def _q(identifier: str) -> str:
 
 
 def restore_sql(index: ProtectedIndex, *, replace_existing: bool = False) -> str:
-    """The SQL that (re)creates `index` exactly as the manifest declares it."""
-    table = _q(index.table) if index.schema == "public" else f"{_q(index.schema)}.{_q(index.table)}"
-    options = ", ".join(f"{key} = {value}" for key, value in index.effective_options().items())
-    with_clause = f" WITH ({options})" if options else ""
-    create = (f"CREATE INDEX{'' if replace_existing else ' IF NOT EXISTS'} {_q(index.name)} ON {table} "
-              f"USING {index.method} ({_q(index.column)} {index.opclass}){with_clause};")
+    """The SQL that (re)creates `index` exactly as the manifest declares it (the lint's fix hint
+    too, so both layers print the same statement); with `replace_existing`, a DROP first."""
+    # Imported here: only the failure path needs it.
+    from pytest_tzurot.sql.lint.ddl import create_index_sql, quote
+
+    create = create_index_sql(index)
     if not replace_existing:
         return create
-    name = _q(index.name) if index.schema == "public" else f"{_q(index.schema)}.{_q(index.name)}"
-    return f"DROP INDEX IF EXISTS {name};\n{create}"
+    return f"DROP INDEX IF EXISTS {quote(index.schema)}.{quote(index.name)};\n{create}"
 
 
 # -- finding the migration that lost it -----------------------------------------

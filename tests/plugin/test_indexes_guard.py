@@ -105,8 +105,10 @@ def test_a_dropped_index_names_the_losing_migration_and_the_fix(  # type: ignore
         " (migrations/20250103000000_prisma_drift/migration.sql):"
         " as declared after 20250102000000_memories_vector_index, missing after 20250103000000_prisma_drift",
         "fix: add a new migration*restores it:",
-        '    CREATE INDEX IF NOT EXISTS "idx_memories_embedding" ON "memories" USING ivfflat '
-        '("embedding" vector_cosine_ops) WITH (lists = 50);',
+        "    CREATE INDEX IF NOT EXISTS idx_memories_embedding ON public.memories USING ivfflat"
+        " (embedding vector_cosine_ops) WITH (lists = 50);",
+        "  or, if 20250103000000_prisma_drift is not deployed anywhere yet, remove what drops or changes"
+        " the index from it*",
         "*idx_memories_embedding: MISSING after all migrations",
     ])
     assert "Traceback" not in result.stdout.str()
@@ -132,9 +134,9 @@ def test_a_changed_definition_shows_expected_vs_actual(  # type: ignore[no-untyp
         "changed by migration 20250103000000_retune (*):"
         " as declared after 20250102000000_memories_vector_index,"
         " differs (opclass, options) after 20250103000000_retune",
-        '    DROP INDEX IF EXISTS "idx_memories_embedding";',
-        '    CREATE INDEX "idx_memories_embedding" ON "memories"'
-        ' USING ivfflat ("embedding" vector_cosine_ops) WITH (lists = 50);',
+        "    DROP INDEX IF EXISTS public.idx_memories_embedding;",
+        "    CREATE INDEX IF NOT EXISTS idx_memories_embedding ON public.memories"
+        " USING ivfflat (embedding vector_cosine_ops) WITH (lists = 50);",
     ])
 
 
