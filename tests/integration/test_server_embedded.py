@@ -135,3 +135,15 @@ def test_cache_dir_blocked_by_a_file_is_one_line(tmp_path: Path, monkeypatch: py
     with pytest.raises(ServerError, match=r"^embedded backend: cannot prepare the server: Not a directory .*"
                                           r"a file is in the way"):
         server.start(ServerSettings())
+
+
+def test_a_shared_cache_folder_must_be_ours_and_private(tmp_path: Path) -> None:
+    """A cache in /dev/shm or /var/tmp that someone else could write to is never used."""
+    ours = tmp_path / "ours"
+    assert embedded._private_folder(ours) and ours.is_dir()
+    ours.chmod(0o777)
+    assert not embedded._private_folder(ours)
+    (tmp_path / "link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "elsewhere").mkdir()
+    assert not embedded._private_folder(tmp_path / "link")
+    assert not embedded._private_folder(tmp_path / "file" / "sub")
