@@ -15,6 +15,7 @@ order:
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import uuid
@@ -227,20 +228,15 @@ def _apply_in_transaction(conn: psycopg.Connection, migration: Migration, histor
     """BEGIN, the statements, the history row, the fingerprint and COMMIT, sent as one pipeline
     (one round trip); the first command without a result is the one that failed."""
     statements = _executable(migration.statements)
-    table = history.table_identifier(history_table)
     cursors: list[psycopg.Cursor] = []
     try:
         with conn.pipeline():
             cursors.append(conn.execute("BEGIN"))
             cursors.extend(conn.execute(stmt.text) for stmt in statements)
             cursors.append(conn.execute(
-                sql.SQL(
-                    "INSERT INTO {} (id, checksum, finished_at, migration_name, logs, started_at,"
-                    " applied_steps_count) VALUES (%s, %s, clock_timestamp(), %s, NULL, now(), %s)"
-                ).format(table),
-                (str(uuid.uuid4()), migration.checksum, migration.name, len(statements)),
+                _record_sql(history_table),
+                (str(uuid.uuid4()), migration.checksum, migration.name, len(statements), fingerprint),
             ))
-            fingerprints.record(conn, migration.name, migration.checksum, fingerprint, history_table)
             conn.execute("COMMIT")
     except psycopg.Error as exc:
         if conn.broken or conn.closed:
@@ -260,6 +256,20 @@ def _apply_in_transaction(conn: psycopg.Connection, migration: Migration, histor
             f"migration {migration.name} ({migration.path}) failed when committing: {_pg_line(exc)}; "
             "nothing of it was applied (a deferred constraint, or the history table: check it)"
         ) from None
+
+
+@functools.lru_cache(maxsize=8)
+def _record_sql(history_table: str) -> sql.Composed:
+    """The history row (Prisma's columns only) and its fingerprint, as one statement."""
+    return sql.SQL(
+        "WITH recorded AS (INSERT INTO {history} (id, checksum, finished_at, migration_name, logs,"
+        " started_at, applied_steps_count) VALUES (%s, %s, clock_timestamp(), %s, NULL, now(), %s)"
+        " RETURNING migration_name, checksum)"
+        " INSERT INTO {prints} (migration_name, checksum, fingerprint, recorded_at)"
+        " SELECT migration_name, checksum, %s, now() FROM recorded"
+        " ON CONFLICT (migration_name, checksum)"
+        " DO UPDATE SET fingerprint = EXCLUDED.fingerprint, recorded_at = EXCLUDED.recorded_at"
+    ).format(history=history.table_identifier(history_table), prints=fingerprints.identifier(history_table))
 
 
 def _apply_statement_by_statement(conn: psycopg.Connection, migration: Migration, history_table: str,

@@ -44,13 +44,14 @@ def table_name(history_table: str) -> str:
     return f"{schema}{dot}{TABLE}"
 
 
-def _identifier(history_table: str) -> sql.Composable:
+def identifier(history_table: str) -> sql.Composable:
+    """The side table as a quoted SQL identifier."""
     return sql.Identifier(*table_name(history_table).split(".", 1))
 
 
 def ensure_table(conn: psycopg.Connection, history_table: str = "_prisma_migrations") -> None:
     """Create the side table if it does not exist (idempotent)."""
-    conn.execute(sql.SQL(_DDL).format(table=_identifier(history_table)))
+    conn.execute(sql.SQL(_DDL).format(table=identifier(history_table)))
 
 
 def compute(sql_text: str) -> str | None:
@@ -72,7 +73,7 @@ def record(conn: psycopg.Connection, migration_name: str, checksum: str, fingerp
             " VALUES (%s, %s, %s, now())"
             " ON CONFLICT (migration_name, checksum)"
             " DO UPDATE SET fingerprint = EXCLUDED.fingerprint, recorded_at = EXCLUDED.recorded_at"
-        ).format(table=_identifier(history_table)),
+        ).format(table=identifier(history_table)),
         (migration_name, checksum, fingerprint),
     )
 
@@ -87,6 +88,6 @@ def read(conn: psycopg.Connection, history_table: str = "_prisma_migrations") ->
         sql.SQL(
             "SELECT migration_name, checksum, fingerprint, recorded_at FROM {table}"
             " ORDER BY recorded_at, migration_name"
-        ).format(table=_identifier(history_table))
+        ).format(table=identifier(history_table))
     ).fetchall()
     return [FingerprintRow(*row) for row in rows]
