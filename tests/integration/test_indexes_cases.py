@@ -28,6 +28,8 @@ from pytest_tzurot.errors import TzurotError
 from pytest_tzurot.guards.indexes import compare, find_loss, rerun
 from pytest_tzurot.migrations import deploy, discover
 
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parents[2]
 CASES_FILE = REPO / "tests" / "cases" / "protected_index_cases.py"
 CASE_MIGRATION = "20991231000000_case"

@@ -14,6 +14,8 @@ from pytest_tzurot.config import ProtectedIndex
 from pytest_tzurot.guards.indexes import compare, find_loss, idempotency_hint, rerun
 from pytest_tzurot.migrations.discovery import Migration
 
+pytestmark = pytest.mark.integration
+
 REPO = Path(__file__).resolve().parents[2]
 PROTECTED = ProtectedIndex(name="idx_memories_embedding", table="memories", column="embedding",
                            method="ivfflat", opclass="vector_cosine_ops", with_options={"lists": 50})
