@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
-import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -41,6 +38,8 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _git(*args: str) -> str:
+    import subprocess
+
     from pytest_tzurot.errors import ConfigError
 
     try:
@@ -54,6 +53,8 @@ def _git(*args: str) -> str:
 
 def hook_script(manifest: str, python: str) -> str:
     """The pre-push hook's text; `manifest` is relative to the repository root."""
+    import shlex
+
     m = shlex.quote(manifest)
     return f"""#!/bin/sh
 {MARKER} (installed by `tzurot hooks install`; delete this file to uninstall)
@@ -81,6 +82,8 @@ exit 0
 
 def run_install(args: argparse.Namespace) -> int:
     """Write the pre-push hook; ConfigError (exit 2) when it exists and --force is not given."""
+    import stat
+
     from pytest_tzurot.errors import ConfigError
 
     top = Path(_git("rev-parse", "--show-toplevel"))

@@ -19,9 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "lint",
         help="lint migrations: protected vector indexes, idempotency, transactions",
-        description="Static checks of migration SQL, no database needed. Rules: TZ000 unparseable SQL, "
-        "TZ001-TZ004 a protected index dropped, lost, renamed or redefined, TZ005 opaque statements, "
-        "TZ010 non-idempotent DDL, TZ011 CONCURRENTLY inside a transaction.",
+        description="Static checks of migration SQL, no database needed. Rules: TZ000 unparseable SQL; "
+        "TZ001-TZ004 a protected index dropped, lost, renamed or redefined; TZ005 opaque statements and "
+        "retypes; TZ008/TZ009 bad or unused suppressions; TZ010 non-idempotent DDL; TZ011 CONCURRENTLY "
+        "inside a transaction block; TZ012 CONCURRENTLY mixed with other statements.",
         epilog="Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or configuration error. "
         "Suppress one finding with `-- tzurot: ignore TZ001 <reason>` on the line before the statement.",
     )
