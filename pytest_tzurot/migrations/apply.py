@@ -107,7 +107,7 @@ def deploy(
     error naming migration, file:line, statement and PostgreSQL's message).
     """
     dsn_mod.parse(dsn)
-    migrations = discover(directory)
+    migrations = discover(directory, validate=False)
     if target is not None and target not in {m.name for m in migrations}:
         raise MigrationError(f"target {target!r} is not a migration in {directory}; check the name")
     with connect(dsn, autocommit=True, application_name=application_name) as conn:
@@ -116,9 +116,10 @@ def deploy(
             if dry_run:
                 return _plan(conn, migrations, history_table, target, dry_run=True)
             with migration_lock(conn, lock_timeout):
+                # Plan (and so validate every pending file) before writing anything.
+                plan = _plan(conn, migrations, history_table, target, dry_run=False)
                 history.ensure_table(conn, history_table)
                 fingerprints.ensure_table(conn, history_table)
-                plan = _plan(conn, migrations, history_table, target, dry_run=False)
                 by_name = {m.name: m for m in migrations}
                 pending = [by_name[step.name] for step in plan.planned]
                 applied: list[AppliedMigration] = []
@@ -188,6 +189,7 @@ def _plan(conn: psycopg.Connection, migrations: Sequence[Migration], history_tab
 
 
 def _planned(migration: Migration) -> PlannedMigration:
+    migration.validate()
     statements = migration.statements
     if migration.no_transaction_directive:
         return PlannedMigration(migration.name, migration.path, False, len(statements),

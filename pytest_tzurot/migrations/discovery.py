@@ -68,6 +68,15 @@ class Migration:
         except UnterminatedError as exc:
             raise MigrationError(f"{self.path}:{exc.line}:{exc.column}: {exc}; close it") from None
 
+    def validate(self) -> None:
+        """Raise MigrationError (naming the file) if it is not UTF-8, has an unterminated quote,
+        or holds no statement at all."""
+        if not self.statements:
+            raise MigrationError(
+                f"{self.path}: empty migration (no SQL statement); add its SQL or delete the "
+                f"{'folder' if self.path.name == MIGRATION_FILE else 'file'}"
+            )
+
     @property
     def no_transaction_directive(self) -> bool:
         """Whether the first line is the `-- tzurot: no-transaction` directive."""
@@ -124,11 +133,13 @@ def _entry(entry: Path) -> tuple[str, Path] | None:
     return None  # migration_lock.toml, README and the like
 
 
-def discover(directory: str | Path) -> list[Migration]:
-    """All migrations under `directory`, ordered by name, each validated.
+def discover(directory: str | Path, *, validate: bool = True) -> list[Migration]:
+    """All migrations under `directory`, ordered by name.
 
-    Raises MigrationError (naming the path) on a bad layout or a bad file; never
-    returns a partial list.
+    Raises MigrationError (naming the path) on a bad layout, an unreadable or
+    non-UTF-8 file, and (with `validate`) a file without a statement or with an
+    unterminated quote; never returns a partial list. The runner validates only
+    the migrations it is about to apply (Prisma records empty migrations too).
     """
     root = Path(directory)
     _check_readable_dir(root, "migrations directory")
@@ -165,15 +176,9 @@ def discover(directory: str | Path) -> list[Migration]:
                 )
             versions[version] = name
         migration = Migration(name=name, path=sql_file, content=_read_file(sql_file))
-        _validate(migration)
+        migration.sql  # noqa: B018 - raises on a file that is not UTF-8
+        if validate:
+            migration.validate()
         found[name] = migration
         folded[name.lower()] = name
     return list(found.values())
-
-
-def _validate(migration: Migration) -> None:
-    if not migration.statements:  # decoding and splitting raise first on a bad file
-        raise MigrationError(
-            f"{migration.path}: empty migration (no SQL statement); add its SQL or delete the "
-            f"{'folder' if migration.path.name == MIGRATION_FILE else 'file'}"
-        )

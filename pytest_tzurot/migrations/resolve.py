@@ -39,7 +39,7 @@ def resolve(dsn: str, directory: str | Path, *, applied: str | None = None, roll
     assert name is not None
     migration = None
     if applied is not None:
-        migration = next((m for m in discover(directory) if m.name == applied), None)
+        migration = next((m for m in discover(directory, validate=False) if m.name == applied), None)
         if migration is None:
             raise MigrationError(f"no migration {applied!r} in {directory}; --applied needs its file")
     table = history.table_identifier(history_table)

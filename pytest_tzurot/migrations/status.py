@@ -131,7 +131,7 @@ def status(dsn: str, directory: str | Path, *, history_table: str = "_prisma_mig
     from pytest_tzurot.migrations.discovery import discover
 
     dsn_mod.parse(dsn)
-    migrations = discover(directory)
+    migrations = discover(directory, validate=False)
     with connect(dsn, autocommit=True, application_name=application_name) as conn:
         try:
             rows = history.read(conn, history_table)

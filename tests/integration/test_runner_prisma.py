@@ -32,6 +32,7 @@ INIT = b"-- CreateTable\nCREATE TABLE \"User\" (\n    \"id\" SERIAL NOT NULL,\n"
        b"CREATE UNIQUE INDEX \"User_email_key\" ON \"User\"(\"email\");\n"
 POSTS = b"-- CreateTable\nCREATE TABLE \"Post\" (\n    \"id\" SERIAL NOT NULL,\n    \"authorId\" INTEGER,\n" \
         b"    CONSTRAINT \"Post_pkey\" PRIMARY KEY (\"id\")\n);\n"
+EMPTY = b"-- This is an empty migration."
 COMMENTS = b"-- CreateTable\nCREATE TABLE \"Comment\" (\"id\" SERIAL PRIMARY KEY, \"postId\" INTEGER);\n"
 
 
@@ -52,7 +53,8 @@ def prisma_applies(conn: psycopg.Connection, name: str, content: bytes, *,
         " VALUES (%s, %s, %s, now(), 0)",
         (row_id, checksum, name),
     )
-    conn.execute(content.decode())
+    if content.strip() != EMPTY:
+        conn.execute(content.decode())
     conn.execute(
         'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = applied_steps_count + 1'
         " WHERE id = %s",
@@ -71,14 +73,17 @@ def test_database_migrated_by_prisma_is_continued(tzurot_empty_db: str, tmp_path
     # the checkout has CRLF line endings while Prisma recorded the LF file: still applied
     write(root, "20240102120000_posts", POSTS.replace(b"\n", b"\r\n"))
     write(root, "20240103120000_comments", COMMENTS)
+    # Prisma applies empty migrations; one it recorded never blocks the runner
+    write(root, "20240101130000_empty", EMPTY)
     (root / "migration_lock.toml").write_text('provider = "postgresql"\n')
     with psycopg.connect(tzurot_empty_db, autocommit=True) as conn:
         conn.execute(PRISMA_DDL.format(table="_prisma_migrations"))
         prisma_applies(conn, "20240101120000_init", INIT)
+        prisma_applies(conn, "20240101130000_empty", EMPTY)
         prisma_applies(conn, "20240102120000_posts", POSTS, failed_first=True)
         before = conn.execute("SELECT * FROM _prisma_migrations ORDER BY started_at").fetchall()
 
-    assert [s.state for s in status(tzurot_empty_db, root)] == ["applied", "applied", "pending"]
+    assert [s.state for s in status(tzurot_empty_db, root)] == ["applied", "applied", "applied", "pending"]
     result = deploy(tzurot_empty_db, root)
     assert result.applied_names == ["20240103120000_comments"]
 
