@@ -213,7 +213,16 @@ def compare(index: ProtectedIndex, snap: Snapshot) -> Verdict:
     if not found.valid:
         notes.append("an INVALID index is left behind by a failed CREATE INDEX CONCURRENTLY or REINDEX; "
                      "the planner never uses it")
-    notes.extend(_column_notes(index, snap))
+    if found.qualified_table != declared_table:
+        notes.append(f"the index now belongs to {found.qualified_table}: table renamed or moved? rename it "
+                     f"back (ALTER TABLE {_q(found.table_schema)}.{_q(found.table)} RENAME TO "
+                     f"{_q(index.table)}) or, if intended, update the manifest's table")
+    elif single and columns[0].name not in (None, index.column):
+        notes.append(f"the index now covers column {columns[0].name}: column renamed? rename it back "
+                     f"(ALTER TABLE {_q(index.schema)}.{_q(index.table)} RENAME COLUMN {_q(columns[0].name)} "
+                     f"TO {_q(index.column)}) or, if intended, update the manifest's column")
+    else:
+        notes.extend(_column_notes(index, snap))
     return Verdict(index=index, found=found, rows=rows, notes=tuple(notes))
 
 

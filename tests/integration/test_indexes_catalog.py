@@ -77,6 +77,15 @@ def test_the_example_schema_matches_the_manifest(tzurot_conn: psycopg.Connection
          "column public.memories.embedding does not exist"),
         ("CREATE SCHEMA other; ALTER TABLE memories SET SCHEMA other", "missing", ["index"],
          "an index named idx_memories_embedding exists in schema other"),
+        ("ALTER TABLE memories RENAME TO memories_v1", "differs", ["table"],
+         'table renamed or moved? rename it back (ALTER TABLE "public"."memories_v1" RENAME TO '
+         '"memories")'),
+        ("ALTER TABLE memories RENAME COLUMN embedding TO emb", "differs", ["column"],
+         'column renamed? rename it back (ALTER TABLE "public"."memories" RENAME COLUMN "emb" TO '
+         '"embedding")'),
+        ("DROP INDEX idx_memories_embedding; ALTER TABLE memories ALTER COLUMN embedding TYPE halfvec(384);"
+         "CREATE INDEX idx_h ON memories USING hnsw (embedding halfvec_l2_ops)",
+         "missing", ["index"], "column public.memories.embedding is now halfvec(384)"),
         ('DROP INDEX "idx_memories_embedding"; CREATE INDEX "idx_memories_embedding" ON memories '
          "USING hnsw (embedding vector_cosine_ops)", "differs", ["method", "options"], None),
         ('DROP INDEX "idx_memories_embedding"; CREATE INDEX "idx_memories_embedding" ON memories '
@@ -89,7 +98,8 @@ def test_the_example_schema_matches_the_manifest(tzurot_conn: psycopg.Connection
         ("UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'idx_memories_embedding'::regclass",
          "differs", ["state"], "an INVALID index"),
     ],
-    ids=["renamed", "column-dropped", "other-schema", "hnsw", "partial", "expression", "invalid"],
+    ids=["renamed", "column-dropped", "other-schema", "table-renamed", "column-renamed", "retyped", "hnsw",
+         "partial", "expression", "invalid"],
 )
 def test_compare_reports_what_differs(
     tzurot_conn: psycopg.Connection, change: str, status: str, differences: list[str], note: str | None
