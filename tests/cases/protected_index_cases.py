@@ -217,6 +217,18 @@ CASES: tuple[ProtectedIndexCase, ...] = (
     ),
     _case("quoted-mixed-case-table-is-another-table", 'DROP TABLE IF EXISTS "Memories";', set(), "pass"),
     _case("drop-other-column", 'ALTER TABLE "memories" DROP COLUMN IF EXISTS "persona_id";', set(), "pass"),
+    _case(
+        "table-rebuilt-and-renamed-into-place",
+        "CREATE TABLE IF NOT EXISTS memories_new (LIKE memories INCLUDING DEFAULTS);\n"
+        "INSERT INTO memories_new SELECT * FROM memories;\n"
+        "DROP TABLE IF EXISTS memories;\n"
+        "CREATE INDEX IF NOT EXISTS idx_memories_embedding ON memories_new USING ivfflat "
+        "(embedding vector_cosine_ops) WITH (lists = 50);\n"
+        "ALTER TABLE memories_new RENAME TO memories;",
+        set(),
+        "pass",
+        "a table rebuild: the index is built on the new table, which is renamed into place",
+    ),
     # --- TZ003: renamed -------------------------------------------------------------------------
     _case(
         "rename-index",

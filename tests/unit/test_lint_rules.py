@@ -68,6 +68,22 @@ def test_recreated_with_the_manifest_definition_in_the_same_migration_is_fine():
     assert rules(sql) == [("TZ001", 3, 22)]
 
 
+def test_a_table_rebuild_with_the_index_on_the_new_table_renamed_into_place_is_fine():
+    sql = (
+        "CREATE TABLE IF NOT EXISTS memories_new (id uuid, embedding vector(384));\n"
+        "INSERT INTO memories_new SELECT id, embedding FROM memories;\n"
+        "DROP TABLE IF EXISTS memories;\n"
+        "CREATE INDEX IF NOT EXISTS idx_memories_embedding ON memories_new USING ivfflat "
+        "(embedding vector_cosine_ops) WITH (lists = 50);\n"
+        "ALTER TABLE memories_new RENAME TO memories;\n"
+    )
+    assert rules(sql) == []
+    assert [r for r, _, _ in rules(sql.replace("ALTER TABLE memories_new RENAME TO memories;", ""))] == [
+        "TZ004"
+    ]
+    assert [r for r, _, _ in rules(sql.replace("CREATE INDEX", "-- CREATE INDEX"))] == ["TZ002"]
+
+
 def test_tz004_lists_every_difference():
     sql = (
         "DROP INDEX IF EXISTS idx_memories_embedding;\n"

@@ -301,7 +301,11 @@ class MigrationLint:
                 continue
             state.occupied = True
             if diffs:
-                state.intact, state.rename_back = False, None
+                # Built on another table that a later rename puts in place (a table rebuild): renaming
+                # that table to the declared one restores the index.
+                only_table = len(diffs) == 1 and node.table.name != ix.table
+                state.intact = False
+                state.rename_back = ("table", node.table.name) if only_table else None
                 state.loss = self.make(
                     "TZ004",
                     token.start,
