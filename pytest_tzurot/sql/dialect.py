@@ -159,6 +159,30 @@ class PgVector(Postgres):
         }
         FACTOR: ClassVar = {k: v for k, v in PostgresParser.FACTOR.items() if k != TokenType.LR_ARROW}
 
+        def _parse_drop(self, exists: bool = False, kind: str | None = None) -> exp.Drop | exp.Command:
+            # PostgreSQL drops several indexes / schemas / sequences / types in one statement
+            # (`DROP INDEX a, b`); sqlglot's base parser accepts lists only for tables and views.
+            word = self._curr.text.upper() if self._curr and not kind else ""
+            if word not in ("INDEX", "SCHEMA", "SEQUENCE", "TYPE"):
+                return super()._parse_drop(exists=exists, kind=kind)
+            self._advance()
+            concurrently = word == "INDEX" and bool(self._match_text_seq("CONCURRENTLY"))
+            if_exists = exists or self._parse_exists()
+            names = self._parse_csv(
+                lambda: self._parse_table_parts(schema=True, is_db_reference=word == "SCHEMA")
+            )
+            action = self._match_texts(("CASCADE", "RESTRICT")) and self._prev.text.upper()
+            return self.expression(
+                exp.Drop(
+                    exists=if_exists,
+                    tables=names,
+                    kind=word,
+                    concurrently=concurrently,
+                    cascade=action == "CASCADE",
+                    restrict=action == "RESTRICT",
+                )
+            )
+
     class Generator(PostgresGenerator):
         TRANSFORMS: ClassVar = {
             **PostgresGenerator.TRANSFORMS,
@@ -186,6 +210,35 @@ def parse_one(sql: str) -> exp.Expr:
 
         raise ParseError(f"expected one statement, got {len(statements)}")
     return statements[0]
+
+
+@dataclass(frozen=True)
+class SyntaxProblem:
+    """Why sqlglot could not read a script, and where (1-based; 0 when sqlglot does not say)."""
+
+    message: str
+    line: int
+    column: int
+
+
+def parse_safely(sql: str) -> tuple[list[exp.Expr], SyntaxProblem | None]:
+    """`parse(sql)`, or ([], the problem with its position) when it is not valid SQL. Never raises
+    on bad input. Statements sqlglot only keeps as text come back as `exp.Command` (see `is_opaque`)."""
+    from sqlglot.errors import ParseError, TokenError
+
+    try:
+        return parse(sql), None
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        message = str(first.get("description") or exc).splitlines()[0]
+        return [], SyntaxProblem(message, int(first.get("line") or 0), int(first.get("col") or 0))
+    except (TokenError, RecursionError, ValueError) as exc:
+        return [], SyntaxProblem(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 0, 0)
+
+
+def is_opaque(statement: exp.Expr) -> bool:
+    """True for a statement sqlglot did not understand and kept as raw text (DO blocks, VACUUM, ...)."""
+    return isinstance(statement, exp.Command)
 
 
 def to_sql(expression: exp.Expr, pretty: bool = False) -> str:

@@ -84,6 +84,14 @@ def test_operator_text_inside_a_string_is_not_an_operator():
         ('DROP INDEX CONCURRENTLY IF EXISTS public."Idx"', exp.Drop),
         ("CREATE FUNCTION f() RETURNS void AS $$ DROP INDEX x; $$ LANGUAGE sql", exp.Create),
         ("DO $$ BEGIN EXECUTE 'DROP INDEX idx'; END $$", exp.Command),
+        ('ALTER TABLE "memories" ADD COLUMN "summary" TEXT', exp.Alter),
+        ('CREATE UNIQUE INDEX "personalities_name_key" ON "personalities"("name")', exp.Create),
+        (
+            'ALTER TABLE "memories" ADD CONSTRAINT "memories_personality_id_fkey"'
+            ' FOREIGN KEY ("personality_id") REFERENCES "personalities"("id")'
+            " ON DELETE CASCADE ON UPDATE CASCADE",
+            exp.Alter,
+        ),
     ],
 )
 def test_ddl_statements_parse(sql, kind):
@@ -99,6 +107,34 @@ def test_create_index_details_are_reachable():
     params = tree.find(exp.IndexParameters)
     assert params.args["using"].name == "ivfflat"
     assert params.find(exp.Property).this.name == "lists"
+
+
+@pytest.mark.parametrize(
+    ("sql", "names", "kind"),
+    [
+        ("DROP INDEX a, b", ["a", "b"], "INDEX"),
+        ('DROP INDEX CONCURRENTLY IF EXISTS public."Idx", b CASCADE', ['public."Idx"', "b"], "INDEX"),
+        ("DROP SCHEMA IF EXISTS a, b CASCADE", ["a", "b"], "SCHEMA"),
+        ("DROP TABLE x, y", ["x", "y"], "TABLE"),
+    ],
+)
+def test_multi_object_drop(sql, names, kind):
+    (tree,) = dialect.parse(sql)
+    assert isinstance(tree, exp.Drop)
+    assert tree.args["kind"] == kind
+    assert [t.sql(dialect=dialect.DIALECT) for t in tree.args["tables"]] == names
+    assert dialect.to_sql(tree) == sql
+
+
+def test_parse_safely_reports_position_and_never_raises():
+    statements, problem = dialect.parse_safely("SELECT 1;\nSELECT (1 FROM t")
+    assert statements == [] and problem is not None
+    assert problem.line == 2 and problem.column > 0
+    statements, problem = dialect.parse_safely("VACUUM memories; SELECT a <=> b FROM t")
+    assert problem is None
+    assert dialect.is_opaque(statements[0]) and not dialect.is_opaque(statements[1])
+    for garbage in ["SELECT 'open", "$$", "(((", "\x00"]:
+        dialect.parse_safely(garbage)
 
 
 def test_syntax_error_raises_parse_error():
