@@ -97,6 +97,16 @@ def test_tz004_lists_every_difference():
     assert finding.hint == RESTORE
 
 
+def test_a_parenthesised_column_is_the_column_but_an_expression_differs():
+    recreate = (
+        "DROP INDEX IF EXISTS idx_memories_embedding;\nCREATE INDEX IF NOT EXISTS idx_memories_embedding ON "
+    )
+    tail = " vector_cosine_ops) WITH (lists = 50);"
+    assert rules(recreate + "memories USING ivfflat ((embedding)" + tail) == []
+    cast = rules(recreate + "memories USING ivfflat ((embedding::vector(384))" + tail)
+    assert [r for r, _, _ in cast] == ["TZ004"]
+
+
 def test_hnsw_defaults_are_compared():
     index = ProtectedIndex("h", "t", "c", "hnsw", "vector_cosine_ops", {"m": 16})
     recreate = (

@@ -636,6 +636,8 @@ def _index_element(tokens: list[Token], text: str) -> IndexElement:
                     end = k
                     break
         rest = tokens[end + 1 :]
+        if end == 2 and tokens[1].kind in ("word", "ident"):
+            column = fold(tokens[1])  # `(embedding)`: PostgreSQL stores a plain column
     opclass = None
     words = [t for t in rest if t.kind in ("word", "ident")]
     j = 0
