@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_tzurot.connect import connect
+from pytest_tzurot.errors import ServerError
 
 NOTICE_PREFIX = "tzurot-sampler:"
 # pg_sleep between samples. Measured on a busy 2-core machine (benchmarks/bench_pools.py),
@@ -177,6 +178,7 @@ class ActivitySampler:
         self._control: Any = None
         self._mark_counter = 0
         self._pid = 0
+        self._cancelled = False
         self.error: BaseException | None = None
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
 
@@ -194,10 +196,27 @@ class ActivitySampler:
         self._thread = threading.Thread(target=self._run, name="tzurot-sampler", daemon=True)
         self._thread.start()
         with self._cond:
-            if not self._cond.wait_for(lambda: self._state.stats.samples > 0 or self._failed(), timeout):
-                raise RuntimeError("the connection sampler did not start in time")
-        if self.error is not None:
-            raise RuntimeError(f"the connection sampler failed: {self.error}")
+            started = self._cond.wait_for(lambda: self._state.stats.samples > 0 or self._failed(), timeout)
+        if not started or self.error is not None:
+            reason = f"no sample within {timeout:.0f} s" if self.error is None else _first_line(self.error)
+            self._abort()
+            raise ServerError(f"the connection sampler could not start on {self.database_label()}: {reason}")
+
+    def database_label(self) -> str:
+        from pytest_tzurot.dsn import database_of
+
+        return f"database {database_of(self.dsn)}"
+
+    def _abort(self) -> None:
+        """Stop a loop that must not go on (cancel it) and close its connection."""
+        self._cancelled = True
+        try:
+            if self._thread is not None and self._thread.is_alive():
+                self._conn.cancel_safe(timeout=5.0)
+                self._thread.join(5.0)
+        finally:
+            self._conn.close()
+            self._thread = None
 
     @property
     def pid(self) -> int:
@@ -211,7 +230,8 @@ class ActivitySampler:
         try:
             self._conn.execute(_LOOP)
         except BaseException as exc:  # reported by start()/stop(); the thread must not die silently
-            self.error = exc
+            if not self._cancelled:
+                self.error = exc
         finally:
             with self._cond:
                 self._state.ended = True
@@ -232,12 +252,13 @@ class ActivitySampler:
         try:
             self._control.execute("SELECT set_config('application_name', %s, false)", (STOP_SIGNAL,))
             self._thread.join(timeout)
-            if self._thread.is_alive():  # the control connection is gone: cancel instead
-                self._conn.cancel_safe(timeout=timeout)
-                self._thread.join(timeout)
         finally:
-            self._conn.close()
-            self._thread = None
+            self._abort()  # only cancels when the loop did not see the signal
+        if self.error is not None:
+            raise ServerError(
+                f"the connection sampler on {self.database_label()} stopped early, so its figures are "
+                f"incomplete: {_first_line(self.error)}"
+            )
         return self._state.stats
 
     # -- results ---------------------------------------------------------------
@@ -290,6 +311,11 @@ class ActivitySampler:
     @property
     def stats(self) -> SamplerStats:
         return self._state.stats
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.005) -> bool:

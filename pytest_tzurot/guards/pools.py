@@ -284,7 +284,10 @@ def connection_budget(request: pytest.FixtureRequest) -> Iterator[ConnectionBudg
     except BaseException:
         watch.close()
         raise
-    report = watch.stop()
+    try:
+        report = watch.stop()
+    except TzurotError as exc:
+        pytest.fail(f"connection_budget of {node.name}: {exc}", pytrace=False)
     node.user_properties.append((SUMMARY_KEY, (SECTION, (
         f"{node.name}: peak {report.peak}{f' (max {budget.max})' if budget.max is not None else ''}, "
         f"{report.new.count} new{f' (max {budget.max_new})' if budget.max_new is not None else ''}, "

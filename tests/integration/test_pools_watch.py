@@ -10,6 +10,7 @@ from psycopg_pool import ConnectionPool
 
 from pytest_tzurot.connections.limits import read_limits
 from pytest_tzurot.connections.watch import ConnectionBudgetExceeded, watch
+from pytest_tzurot.errors import ServerError
 
 BURST = 0.010  # seconds three connections are held together (caught in every benchmark trial)
 
@@ -85,3 +86,12 @@ def test_server_limits_match_show(tzurot_server) -> None:  # type: ignore[no-unt
     assert (limits.max_connections, limits.superuser_reserved) == (shown, su)
     assert limits.available == shown - su - limits.reserved
     assert limits.in_use >= 1
+
+
+def test_a_sampler_killed_mid_watch_is_reported_not_silently_trusted(tzurot_db: str) -> None:
+    w = watch(tzurot_db).start()
+    with psycopg.connect(tzurot_db, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (w.sampler.pid,))
+    expected = r"the connection sampler on database tzurot_\w+ stopped early, so its figures are incomplete: "
+    with pytest.raises(ServerError, match=expected + "terminating connection"):
+        w.stop()
