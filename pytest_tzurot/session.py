@@ -142,7 +142,10 @@ class SharedRun:
                     "superuser role"
                 ) from None
         if self.manifest is not None:
-            deploy(dsn, self.manifest.migrations.dir, history_table=self.manifest.migrations.history_table)
+            settings = self.manifest.migrations
+            deploy(
+                dsn, settings.dir, history_table=settings.history_table, lock_timeout=settings.lock_timeout
+            )
 
     def _next_suffix(self, label: str) -> str:
         self._counter += 1
