@@ -20,7 +20,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,19 +122,14 @@ def deploy(
                 by_name = {m.name: m for m in migrations}
                 pending = [by_name[step.name] for step in plan.planned]
                 applied: list[AppliedMigration] = []
-                # Fingerprints are pure CPU work: a thread computes them while this one waits
-                # for the server to run the previous migration.
-                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tzurot-fingerprint") as pool:
-                    prints = [pool.submit(fingerprints.compute, m.sql) for m in pending]
-                    try:
-                        for migration, step, fingerprint in zip(pending, plan.planned, prints, strict=True):
-                            done = _apply(conn, migration, step, history_table, fingerprint)
-                            applied.append(done)
-                            if progress is not None:
-                                progress(done)
-                    finally:
-                        for future in prints:
-                            future.cancel()
+                prints = _Fingerprints(pending)
+                for i, (migration, step) in enumerate(zip(pending, plan.planned, strict=True)):
+                    done = _apply(
+                        conn, migration, step, history_table, prints.get(i), lambda i=i: prints.get(i + 1)
+                    )
+                    applied.append(done)
+                    if progress is not None:
+                        progress(done)
                 return DeployResult(
                     applied=tuple(applied), planned=plan.planned, warnings=plan.warnings,
                     already_applied=plan.already_applied, remaining=plan.remaining,
@@ -214,21 +208,48 @@ def _executable(statements: Sequence[Statement]) -> list[Statement]:
     return [s for s in statements if not is_transaction_control(leading_words(s.text, 2))]
 
 
-def _apply(conn: psycopg.Connection, migration: Migration, step: PlannedMigration,
-           history_table: str, fingerprint: Future[str | None]) -> AppliedMigration:
+class _Fingerprints:
+    """Fingerprints of the pending migrations, each computed once, on demand."""
+
+    def __init__(self, pending: Sequence[Migration]) -> None:
+        self.pending = pending
+        self.done: dict[int, str | None] = {}
+
+    def get(self, i: int) -> str | None:
+        if i < len(self.pending) and i not in self.done:
+            self.done[i] = fingerprints.compute(self.pending[i].sql)
+        return self.done.get(i)
+
+
+def _apply(
+    conn: psycopg.Connection,
+    migration: Migration,
+    step: PlannedMigration,
+    history_table: str,
+    fingerprint: str | None,
+    meanwhile: Callable[[], object],
+) -> AppliedMigration:
     started = time.perf_counter()
     if step.transactional:
-        _apply_in_transaction(conn, migration, history_table, fingerprint.result())
+        _apply_in_transaction(conn, migration, history_table, fingerprint, meanwhile)
     else:
         _apply_statement_by_statement(conn, migration, history_table, fingerprint)
     return AppliedMigration(step.name, step.path, step.transactional, step.statements,
                             time.perf_counter() - started)
 
 
-def _apply_in_transaction(conn: psycopg.Connection, migration: Migration, history_table: str,
-                          fingerprint: str | None) -> None:
+def _apply_in_transaction(
+    conn: psycopg.Connection,
+    migration: Migration,
+    history_table: str,
+    fingerprint: str | None,
+    meanwhile: Callable[[], object],
+) -> None:
     """BEGIN, the statements, the history row, the fingerprint and COMMIT, sent as one pipeline
-    (one round trip); the first command without a result is the one that failed."""
+    (one round trip); the first command without a result is the one that failed.
+
+    `meanwhile` (the next migration's fingerprint: CPU work) runs while the server executes
+    the pipeline, which it received as the commands were queued."""
     statements = _executable(migration.statements)
     cursors: list[psycopg.Cursor] = []
     try:
@@ -240,6 +261,7 @@ def _apply_in_transaction(conn: psycopg.Connection, migration: Migration, histor
                 (str(uuid.uuid4()), migration.checksum, migration.name, len(statements), fingerprint),
             ))
             conn.execute("COMMIT")
+            meanwhile()
     except psycopg.Error as exc:
         if conn.broken or conn.closed:
             raise ServerError(
@@ -274,8 +296,9 @@ def _record_sql(history_table: str) -> sql.Composed:
     ).format(history=history.table_identifier(history_table), prints=fingerprints.identifier(history_table))
 
 
-def _apply_statement_by_statement(conn: psycopg.Connection, migration: Migration, history_table: str,
-                                  fingerprint: Future[str | None]) -> None:
+def _apply_statement_by_statement(
+    conn: psycopg.Connection, migration: Migration, history_table: str, fingerprint: str | None
+) -> None:
     table = history.table_identifier(history_table)
     row_id = str(uuid.uuid4())
     statements = migration.statements
@@ -304,7 +327,7 @@ def _apply_statement_by_statement(conn: psycopg.Connection, migration: Migration
     conn.execute(
         sql.SQL("UPDATE {} SET finished_at = clock_timestamp() WHERE id = %s").format(table), (row_id,)
     )
-    fingerprints.record(conn, migration.name, migration.checksum, fingerprint.result(), history_table)
+    fingerprints.record(conn, migration.name, migration.checksum, fingerprint, history_table)
 
 
 def _fail(conn: psycopg.Connection, migration: Migration, stmt: Statement, exc: psycopg.Error,
