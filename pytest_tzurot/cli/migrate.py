@@ -179,6 +179,9 @@ def _status(args: argparse.Namespace) -> int:
             logs = " ".join((s.logs or "no logs recorded").split())
             print(f"  {s.applied_steps_count} statement(s) applied; {logs}")
             print(f"  resolve: tzurot migrate resolve --rolled-back {s.name}  (or --applied {s.name})")
+        elif s.state == "drifted":
+            print(f"  file {(s.checksum or '')[:12]}... != recorded {(s.recorded_checksum or '')[:12]}...; "
+                  "see `tzurot drift check`")
     bad = [s for s in states if not s.ok]
     summary = ", ".join(
         f"{sum(1 for s in bad if s.state == state)} {STATE_LABELS[state]}"
