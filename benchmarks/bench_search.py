@@ -5,20 +5,21 @@ Prints Markdown tables, measured in one run on this machine (compare ratios acro
 
 1. the three items of `ci.yml`'s `memory_similarity` check (the repository's own
    query: one personality's memories by cosine distance, ivfflat lists = 50,
-   probes = 10), each on its own migrated database as the plugin runs them, with
-   the seeding broken down (COPY + INSERT, REINDEX). Server start and the
-   migrated template are per run, shared by every item, and reported apart.
-   Each item is run `--repeat` times; the median is shown.
-2. recall@10 and median latency of the indexed query vs exact search
+   probes = 10) as the plugin runs them: `pytest -p pytest_tzurot ci.yml -k search
+   --durations=0` in a fresh process, `--repeat` times; the item times are pytest's
+   call durations (the first of plan/results seeds the shared seeded template),
+   the wall time includes interpreter start, server start and the migrated template.
+2. where seeding's time goes (one database, in-process): generating the vectors,
+   COPY + INSERT ... SELECT, REINDEX + ANALYZE.
+3. recall@10 and median latency of the indexed query vs exact search
    (`enable_indexscan = off`) for ivfflat.probes 1, 5, 10, 20 on one seeded database.
-3. the wall time of `pytest -p pytest_tzurot ci.yml -k search` (a fresh process:
-   interpreter, server start, template, the three items).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import statistics
 import subprocess
 import sys
@@ -29,10 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pytest_tzurot import config, server  # noqa: E402
+from pytest_tzurot.connect import connect  # noqa: E402
 from pytest_tzurot.databases import Janitor, new_run_id  # noqa: E402
 from pytest_tzurot.guards import search as guard  # noqa: E402
 from pytest_tzurot.migrations import deploy  # noqa: E402
-from pytest_tzurot.search import results, seed  # noqa: E402
+from pytest_tzurot.search import results, seed, target, vectors  # noqa: E402
 from pytest_tzurot.server.base import ServerSettings  # noqa: E402
 
 
@@ -40,6 +42,49 @@ def timed(func, *args, **kwargs):  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     value = func(*args, **kwargs)
     return value, time.perf_counter() - started
+
+
+def pytest_items(repeat: int) -> None:
+    """Table 1: the items' call durations and the wall time of the whole pytest process."""
+    pattern = re.compile(r"([0-9.]+)s call\s+ci\.yml::(search_\w+)\[")
+    times: dict[str, list[float]] = {"search_shape": [], "search_plan": [], "search_results": []}
+    walls = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "pytest_tzurot",
+                "ci.yml",
+                "-k",
+                "search",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--durations=0",
+                "--durations-min=0",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        walls.append(time.perf_counter() - started)
+        if done.returncode != 0:
+            print(done.stdout[-2000:])
+            raise SystemExit(f"pytest failed with exit {done.returncode}")
+        for seconds, item in pattern.findall(done.stdout):
+            times[item].append(float(seconds))
+    med = statistics.median
+    print("| item (pytest call duration) | seconds |\n|---|---|")
+    for item, values in times.items():
+        print(f"| {item}[memory_similarity] | {med(values):.2f} |")
+    total = sum(med(v) for v in times.values())
+    print(f"| **three items together** | **{total:.2f}** |")
+    print(f"| whole `pytest ci.yml -k search` process (wall) | {med(walls):.2f} |\n")
 
 
 def main() -> int:
@@ -51,7 +96,13 @@ def main() -> int:
 
     manifest = config.load(ROOT / "ci.yml")
     check = dataclasses.replace(manifest.search[0], rows=args.rows, queries=args.queries)
-    srv, start_s = timed(server.start, ServerSettings())
+    print(
+        f"rows {args.rows}, dim 384, {max(args.queries, guard.MIN_QUERY_VECTORS)} query vectors, "
+        f"median of {args.repeat}\n"
+    )
+    pytest_items(args.repeat)
+
+    srv = server.start(ServerSettings())
     janitor = Janitor(srv.dsn, new_run_id(), srv.server_version_num)
     created: list[str] = []
 
@@ -62,54 +113,32 @@ def main() -> int:
         deploy(dsn, manifest.migrations.dir, history_table=manifest.migrations.history_table)
         return dsn
 
-    # Seeding breakdown: wrap seed() to keep its timings.
-    seed_runs: list[seed.SeedResult] = []
-    original = seed.seed
-
-    def recording_seed(*a, **kw):  # type: ignore[no-untyped-def]
-        result = original(*a, **kw)
-        seed_runs.append(result)
-        return result
-
-    seed.seed = recording_seed  # type: ignore[assignment]
     try:
-        shape_t, plan_t, results_t, migrate_t = [], [], [], []
-        report = None
-        for _ in range(args.repeat):
-            _, s = timed(guard.check_shape, manifest, check)
-            shape_t.append(s)
-            dsn, m = timed(fresh, "plan")
-            migrate_t.append(m)
-            _, s = timed(guard.check_plan, manifest, check, dsn)
-            plan_t.append(s)
-            dsn = fresh("results")
-            report, s = timed(guard.check_results, manifest, check, dsn)
-            results_t.append(s)
-        med = statistics.median
-        load = med(r.load_seconds for r in seed_runs)
-        rebuild = med(r.rebuild_seconds for r in seed_runs)
-        total = med(shape_t) + med(plan_t) + med(results_t)
-        print(
-            f"PostgreSQL {srv.server_version}, pgvector {srv.pgvector_version}, rows {args.rows}, "
-            f"dim 384, {max(args.queries, guard.MIN_QUERY_VECTORS)} query vectors, median of {args.repeat}\n"
-        )
-        print("| step | seconds |\n|---|---|")
-        print(f"| server start (once per run) | {start_s:.2f} |")
-        print(f"| migrated database (template clone in the plugin; here: deploy) | {med(migrate_t):.2f} |")
-        print(f"| search_shape | {med(shape_t):.3f} |")
-        print(f"| search_plan (seed + rebuild + EXPLAIN) | {med(plan_t):.2f} |")
-        print(
-            f"| search_results (seed + rebuild + {2 * len(report.outcomes)} queries) | {med(results_t):.2f} |"
-        )
-        print(f"| of which: load 20k rows (COPY binary + INSERT ... SELECT) | {load:.2f} |")
-        print(f"| of which: REINDEX + ANALYZE | {rebuild:.2f} |")
-        print(f"| **three items together** | **{total:.2f}** |\n")
-
-        # Recall / latency per probes on one seeded database.
+        print(f"PostgreSQL {srv.server_version}, pgvector {srv.pgvector_version}\n")
+        gen, load, rebuild = [], [], []
         prepared = guard.prepare(manifest, check)
-        conn, live, seeded = guard._seeded(fresh("probes"), prepared, check)
+        for _ in range(args.repeat):
+            _, seconds = timed(vectors.generate, check.rows, 384)
+            gen.append(seconds)
+            dsn = fresh("seed")
+            with connect(dsn) as conn:
+                live = target.live_target(conn, check.index)
+                conn.rollback()
+                result = seed.seed(
+                    conn, live, check.rows, filters={"personality_id": check.params["personality_id"]}
+                )
+            load.append(result.load_seconds)
+            rebuild.append(result.rebuild_seconds)
+        med = statistics.median
+        print("| seeding step | seconds |\n|---|---|")
+        print(f"| generate 20k x 384 vectors (numpy) | {med(gen):.2f} |")
+        print(f"| load: COPY binary into a temp table + INSERT ... SELECT | {med(load):.2f} |")
+        print(f"| REINDEX + ANALYZE | {med(rebuild):.2f} |\n")
+
+        # Recall / latency per probes on the last seeded database.
+        conn, live = guard._open(dsn, prepared, check)
         bind = guard._bind(prepared, live, check)
-        vectors = seeded.dataset.queries(max(args.queries, guard.MIN_QUERY_VECTORS))
+        queries = guard._query_vectors(live, check, max(args.queries, guard.MIN_QUERY_VECTORS))
         print(
             "| ivfflat.probes (lists = 50) | recall@10 | worst query | median indexed ms | "
             "median exact ms | speed-up |\n|---|---|---|---|---|---|"
@@ -119,7 +148,7 @@ def main() -> int:
                 conn,
                 sql_text=prepared.query.psycopg_sql(),
                 bind=bind,
-                vectors=vectors,
+                vectors=queries,
                 operator="<=>",
                 schema=live.schema,
                 table=live.table,
@@ -135,36 +164,9 @@ def main() -> int:
             )
         conn.close()
     finally:
-        seed.seed = original  # type: ignore[assignment]
         for name in created:
             janitor.drop(name)
         server.stop(srv)
-
-    started = time.perf_counter()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "pytest_tzurot",
-            "ci.yml",
-            "-k",
-            "search",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - started
-    status = "passed" if done.returncode == 0 else f"exit {done.returncode}"
-    print(
-        f"\n`pytest -p pytest_tzurot ci.yml -k search` wall time: {wall:.2f} s ({status}; "
-        "includes interpreter, server start and template)"
-    )
     return 0
 
 

@@ -103,16 +103,18 @@ def _bind(prepared: Prepared, target: IndexTarget, check: SearchCheck) -> Any:
     return bind
 
 
-def _seeded(dsn: str, prepared: Prepared, check: SearchCheck) -> tuple[Any, IndexTarget, Any]:
-    """Connect, read the live index, seed `rows` rows and rebuild it: (conn, live target, seed result)."""
-    from pgvector.psycopg import register_vector
+def seed_database(manifest: Manifest, check: SearchCheck, dsn: str, prepared: Prepared | None = None) -> None:
+    """Load the check's synthetic rows into the migrated database `dsn` and rebuild the index.
 
+    GuardFailure when a parameter has no value, the index is missing, or the rebuild reports little data.
+    """
     from pytest_tzurot.connect import connect
     from pytest_tzurot.search.seed import seed
     from pytest_tzurot.search.target import live_target
 
-    conn = connect(dsn)
-    try:
+    prepared = prepared or prepare(manifest, check)
+    _require_values(prepared, check)
+    with connect(dsn) as conn:
         live = live_target(conn, check.index, prepared.target.schema)
         conn.rollback()
         filters = {
@@ -120,24 +122,47 @@ def _seeded(dsn: str, prepared: Prepared, check: SearchCheck) -> tuple[Any, Inde
             for param, column in prepared.shape.filters.items()
             if param in prepared.params
         }
-        seeded = seed(conn, live, check.rows, filters=filters)
+        seed(conn, live, check.rows, filters=filters)
+
+
+def _open(dsn: str, prepared: Prepared, check: SearchCheck) -> tuple[Any, IndexTarget]:
+    """A connection (pgvector types registered) to the seeded database, and the live index."""
+    from pgvector.psycopg import register_vector
+
+    from pytest_tzurot.connect import connect
+    from pytest_tzurot.search.target import live_target
+
+    conn = connect(dsn)
+    try:
         register_vector(conn)
+        live = live_target(conn, check.index, prepared.target.schema)
+        conn.rollback()
     except BaseException:
         conn.close()
         raise
-    return conn, live, seeded
+    return conn, live
 
 
-def check_plan(manifest: Manifest, check: SearchCheck, dsn: str) -> Any:
-    """search_plan on the migrated database `dsn` (which it seeds); returns the PlanFacts."""
+def _query_vectors(live: IndexTarget, check: SearchCheck, count: int) -> np.ndarray:
+    """The query vectors of the seeded data (the same generator, seed and clusters)."""
+    from pytest_tzurot.search.seed import normalizes
+    from pytest_tzurot.search.vectors import query_vectors
+
+    return query_vectors(check.rows, live.dimensions or 1, count, normalize=normalizes(live))
+
+
+def check_plan(manifest: Manifest, check: SearchCheck, dsn: str, *, seeded: bool = False) -> Any:
+    """search_plan on the migrated database `dsn` (seeded first unless `seeded`); returns the PlanFacts."""
     from pytest_tzurot.search.plan import explain
 
     prepared = prepare(manifest, check)
     _require_values(prepared, check)
-    conn, live, seeded = _seeded(dsn, prepared, check)
+    if not seeded:
+        seed_database(manifest, check, dsn, prepared)
+    conn, live = _open(dsn, prepared, check)
     try:
         bind = _bind(prepared, live, check)
-        probe = seeded.dataset.queries(1)[0]
+        probe = _query_vectors(live, check, 1)[0]
         facts = explain(conn, prepared.query.psycopg_sql(), bind(probe), dict(check.settings), live.name)
     finally:
         conn.close()
@@ -159,9 +184,14 @@ def check_plan(manifest: Manifest, check: SearchCheck, dsn: str) -> Any:
 
 
 def check_results(
-    manifest: Manifest, check: SearchCheck, dsn: str, on_summary: Callable[[str], None] | None = None
+    manifest: Manifest,
+    check: SearchCheck,
+    dsn: str,
+    on_summary: Callable[[str], None] | None = None,
+    *,
+    seeded: bool = False,
 ) -> Any:
-    """search_results on the migrated database `dsn` (which it seeds); returns the ResultsReport.
+    """search_results on the migrated database `dsn` (seeded first unless `seeded`); returns the report.
 
     `on_summary` gets the figures (recall, latencies) before the verdict, so a failure reports them too.
     """
@@ -169,18 +199,18 @@ def check_results(
 
     prepared = prepare(manifest, check)
     _require_values(prepared, check)
-    conn, live, seeded = _seeded(dsn, prepared, check)
+    operator = prepared.shape.operator
+    if operator is None:
+        raise fail(_problems(check.name, prepared.shape.problems))
+    if not seeded:
+        seed_database(manifest, check, dsn, prepared)
+    conn, live = _open(dsn, prepared, check)
     try:
-        bind = _bind(prepared, live, check)
-        operator = prepared.shape.operator
-        if operator is None:
-            raise fail(_problems(check.name, prepared.shape.problems))
-        vectors = seeded.dataset.queries(max(check.queries, MIN_QUERY_VECTORS))
         report = evaluate(
             conn,
             sql_text=prepared.query.psycopg_sql(),
-            bind=bind,
-            vectors=vectors,
+            bind=_bind(prepared, live, check),
+            vectors=_query_vectors(live, check, max(check.queries, MIN_QUERY_VECTORS)),
             operator=operator,
             schema=live.schema,
             table=live.table,
@@ -233,31 +263,32 @@ def judge_results(check: SearchCheck, target: IndexTarget, report: Any) -> None:
     settings = dict(check.settings)
     if report.problems:
         raise fail(_problems(check.name, report.problems))
-    short = ""
+    recall = ""
+    if report.recall < check.min_recall:
+        recall = f"recall@{check.k} = {report.recall:.3f} < min_recall {check.min_recall}"
     if report.short:
         worst = min(report.short, key=lambda o: o.returned)
-        short = (
-            f"the index returned fewer rows than exist for {len(report.short)} of {n} query vectors "
-            f"(e.g. {worst.returned} instead of {worst.expected}): the filter is applied after the index "
-            "scan, which stops early"
-        )
-    if report.recall < check.min_recall:
-        also = f" ({short})" if short else ""
+        also = f" ({recall})" if recall else ""
         raise fail(
-            f"search check {check.name}: recall@{check.k} = {report.recall:.3f} "
-            f"< min_recall {check.min_recall} "
-            f"over {n} query vectors on {check.rows} clustered rows{also}; {_tuning_hint(target, settings)}"
+            f"search check {check.name}: the index returned fewer rows than exist for {len(report.short)} of "
+            f"{n} query vectors (e.g. {worst.returned} instead of {worst.expected}): the filter is applied "
+            f"after the index scan, which stops early{also}; {_tuning_hint(target, settings)}"
         )
-    if short:
-        raise fail(f"search check {check.name}: {short}; {_tuning_hint(target, settings)}")
+    if recall:
+        raise fail(
+            f"search check {check.name}: {recall} over {n} query vectors on {check.rows} clustered rows; "
+            f"{_tuning_hint(target, settings)}"
+        )
 
 
 def collect(manifest: Manifest, settings: PluginSettings) -> Iterable[GuardSpec]:
-    """Three items per search check: shape (static), plan and results (each on a fresh database)."""
-    for check in manifest.search:
+    """Three items per search check: shape (static), plan and results (each on its own seeded clone)."""
+    for position, check in enumerate(manifest.search):
         yield GuardSpec(id=f"search_shape[{check.name}]", run=_shape_item(check), needs_database=False)
-        yield GuardSpec(id=f"search_plan[{check.name}]", run=_plan_item(check), needs_database=True)
-        yield GuardSpec(id=f"search_results[{check.name}]", run=_results_item(check), needs_database=True)
+        yield GuardSpec(id=f"search_plan[{check.name}]", run=_plan_item(position, check), needs_database=True)
+        yield GuardSpec(
+            id=f"search_results[{check.name}]", run=_results_item(position, check), needs_database=True
+        )
 
 
 def _shape_item(check: SearchCheck) -> Any:
@@ -272,22 +303,29 @@ def _shape_item(check: SearchCheck) -> Any:
     return run
 
 
-def _plan_item(check: SearchCheck) -> Any:
+def _seeded_clone(ctx: GuardContext, position: int, check: SearchCheck) -> Any:
+    from pytest_tzurot.search.seeded_template import seeded_clone
+
+    return seeded_clone(
+        ctx.run_state, position, check.name, lambda dsn: seed_database(ctx.manifest, check, dsn)
+    )
+
+
+def _plan_item(position: int, check: SearchCheck) -> Any:
     def run(ctx: GuardContext) -> None:
-        facts = check_plan(ctx.manifest, check, ctx.fresh_db(f"search_plan_{check.name}"))
+        with _seeded_clone(ctx, position, check) as dsn:
+            facts = check_plan(ctx.manifest, check, dsn, seeded=True)
         ctx.summary(SECTION, f"{check.name}: plan {facts.outline}")
 
     return run
 
 
-def _results_item(check: SearchCheck) -> Any:
+def _results_item(position: int, check: SearchCheck) -> Any:
     def run(ctx: GuardContext) -> None:
-        check_results(
-            ctx.manifest,
-            check,
-            ctx.fresh_db(f"search_results_{check.name}"),
-            on_summary=lambda line: ctx.summary(SECTION, line),
-        )
+        with _seeded_clone(ctx, position, check) as dsn:
+            check_results(
+                ctx.manifest, check, dsn, on_summary=lambda line: ctx.summary(SECTION, line), seeded=True
+            )
 
     return run
 

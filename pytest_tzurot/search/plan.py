@@ -23,6 +23,7 @@ from pytest_tzurot.errors import GuardFailure
 from pytest_tzurot.sql.dialect import METRICS
 
 SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+_VECTOR_LITERAL = re.compile(r"'\[[^'\]]{24,}\]'")
 _DISTANCE = re.compile("|".join(re.escape(op) for op in METRICS))
 
 
@@ -84,7 +85,8 @@ def _describe(node: dict[str, Any]) -> str:
         text += f" on {node['Relation Name']}"
     if "Sort Key" in node:
         text += f" ({', '.join(node['Sort Key'])})"
-    return text
+    # The bound query vector appears as a long literal; one line must stay readable.
+    return _VECTOR_LITERAL.sub("'[...]'", text)
 
 
 def facts(plan: dict[str, Any], index: str) -> PlanFacts:

@@ -82,6 +82,14 @@ class SeedResult:
     rebuild_seconds: float = 0.0
 
 
+def normalizes(target: IndexTarget) -> bool:
+    """Whether the seeded vectors are unit length: for cosine and inner-product indexes."""
+    from pytest_tzurot.sql import dialect
+
+    metric = dialect.metric_for_opclass(target.opclass)
+    return metric is not None and metric.name in ("cosine", "inner_product")
+
+
 def _columns(conn: psycopg.Connection[Any], qualified: str) -> list[Column]:
     return [Column(*row) for row in conn.execute(_COLUMNS, (qualified,)).fetchall()]
 
@@ -172,8 +180,6 @@ def seed(
     """
     from pgvector.psycopg import register_vector
 
-    from pytest_tzurot.sql import dialect
-
     filters = dict(filters or {})
     qualified = sql.Identifier(target.schema, target.table)
     where = f"{target.schema}.{target.table}"
@@ -187,16 +193,12 @@ def seed(
             f"seeding {where}.{target.column}: the column is {target.column_type} without a "
             f"dimension; declare it as {target.base_type}(n), as an index requires"
         )
-    metric = dialect.metric_for_opclass(target.opclass)
-    normalize = metric is not None and metric.name in ("cosine", "inner_product")
-    data = generate(rows, target.dimensions, seed=seed, normalize=normalize)
+    data = generate(rows, target.dimensions, seed=seed, normalize=normalizes(target))
     register_vector(conn)
     notices: list[str] = []
 
     def on_notice(diag: psycopg.errors.Diagnostic) -> None:
-        notices.append(
-            " ".join(part for part in (diag.message_primary, diag.message_detail, diag.message_hint) if part)
-        )
+        notices.append(diag.message_primary or "")
 
     conn.add_notice_handler(on_notice)
     started = time.perf_counter()

@@ -49,10 +49,40 @@ class Dataset:
 
     def queries(self, count: int, *, seed: int | None = None) -> np.ndarray:
         """`count` query vectors near the data's clusters (float32, deterministic)."""
-        rng = np.random.default_rng([self.seed if seed is None else seed, 1])
-        picks = rng.integers(0, len(self.centers), size=count)
-        points = self.centers[picks] + rng.normal(0.0, self.noise, size=(count, self.dim))
-        return _finish(points, self.normalize)
+        return _queries(self.centers, self.noise, count, self.seed if seed is None else seed, self.normalize)
+
+
+def _queries(centers: np.ndarray, noise: float, count: int, seed: int, normalize: bool) -> np.ndarray:
+    rng = np.random.default_rng([seed, 1])
+    picks = rng.integers(0, len(centers), size=count)
+    points = centers[picks] + rng.normal(0.0, noise, size=(count, centers.shape[1]))
+    return _finish(points, normalize)
+
+
+def _cluster_count(rows: int, clusters: int | None) -> int:
+    # Fewer topics than a typical ivfflat `lists`, so clusters straddle lists as real data does:
+    # one probe then misses neighbours (recall ~0.4-0.5) and sqrt(lists) probes find them.
+    return clusters if clusters is not None else max(1, min(DEFAULT_CLUSTERS, rows // 50))
+
+
+def _centers(rng: np.random.Generator, clusters: int, dim: int) -> np.ndarray:
+    centers = rng.normal(0.0, 1.0, size=(clusters, dim))
+    return centers / np.linalg.norm(centers, axis=1, keepdims=True)
+
+
+def query_vectors(
+    rows: int,
+    dim: int,
+    count: int,
+    *,
+    seed: int = DEFAULT_SEED,
+    clusters: int | None = None,
+    spread: float = 1.0,
+    normalize: bool = True,
+) -> np.ndarray:
+    """`generate(rows, dim, ...).queries(count)` without generating the rows (same values)."""
+    centers = _centers(np.random.default_rng([seed, 0]), _cluster_count(rows, clusters), dim)
+    return _queries(_finish(centers, normalize), spread / math.sqrt(dim), count, seed, normalize)
 
 
 def _finish(points: np.ndarray, normalize: bool) -> np.ndarray:
@@ -85,13 +115,9 @@ def generate(
         raise ValueError(f"rows and dim must be positive, got rows={rows}, dim={dim}")
     if not (0.0 <= null_fraction < 1.0 and 0.0 <= duplicate_fraction < 1.0):
         raise ValueError("null_fraction and duplicate_fraction must be in [0, 1)")
-    if clusters is None:
-        # Fewer topics than a typical ivfflat `lists`, so clusters straddle lists as real data does:
-        # one probe then misses neighbours (recall ~0.4-0.5) and sqrt(lists) probes find them.
-        clusters = max(1, min(DEFAULT_CLUSTERS, rows // 50))
+    clusters = _cluster_count(rows, clusters)
     rng = np.random.default_rng([seed, 0])
-    centers = rng.normal(0.0, 1.0, size=(clusters, dim))
-    centers /= np.linalg.norm(centers, axis=1, keepdims=True)
+    centers = _centers(rng, clusters, dim)
     labels = rng.integers(0, clusters, size=rows)
     # Noise per coordinate so that the noise vector's length is about `spread`.
     noise = rng.standard_normal(size=(rows, dim), dtype=np.float32)

@@ -98,3 +98,27 @@ def test_tzurot_vectors_fixture_in_a_user_test(pytester: pytest.Pytester) -> Non
     )
     result = pytester.runpytest("-p", "pytest_tzurot", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_a_seeding_failure_fails_plan_and_results_with_the_same_message(pytester: pytest.Pytester) -> None:
+    # lists = 20 over 15 rows: the rebuild after loading reports "little data"; the plan item seeds once
+    # and the results item reports the recorded failure instead of seeding again.
+    folder = pytester.path / "migrations" / "20250101000000_init"
+    folder.mkdir(parents=True)
+    (folder / "migration.sql").write_text(MIGRATION)
+    (pytester.path / "good.sql").write_text(QUERIES["good.sql"])
+    (pytester.path / "ci.yml").write_text(
+        "migrations: {dir: migrations}\nsearch:\n"
+        "  - {name: tiny, query: good.sql, index: idx_memories_embedding, k: 5, rows: 15,\n"
+        "     params: {personality_id: 42}}\n"
+    )
+    result = pytester.runpytest("-p", "pytest_tzurot", "ci.yml", "-p", "no:cacheprovider", "-v")
+    result.stdout.fnmatch_lines_random(
+        [
+            "*search_shape[[]tiny[]] PASSED*",
+            "*search_plan[[]tiny[]] FAILED*",
+            "*search_results[[]tiny[]] FAILED*",
+        ]
+    )
+    assert result.stdout.str().count('PostgreSQL reports "ivfflat index created with little data') == 2
+    assert "Traceback" not in result.stdout.str()

@@ -79,3 +79,10 @@ def test_factory_is_the_guard_generator() -> None:
     assert np.array_equal(factory.dataset(300, 8).vectors, generate(300, 8).vectors)
     assert factory.queries(3, 8).shape == (3, 8)
     assert factory.literal([1]) == "[1.0]"
+
+
+def test_query_vectors_without_the_rows_are_the_datasets() -> None:
+    from pytest_tzurot.search.vectors import query_vectors
+
+    data = generate(3000, 24, normalize=False)
+    assert np.array_equal(query_vectors(3000, 24, 7, normalize=False), data.queries(7))
