@@ -119,7 +119,8 @@ def check_peak(ctx: GuardContext, service: PoolService, source: str = "the manif
     if report.peak > service.size:
         problems.append(
             f"the server saw {report.peak} connections from pool {service.name!r} of size {service.size} "
-            f"at once ({report.peak_text()}): something opens connections outside the pool"
+            f"at once ({report.peak_text()}): a pool must never hold more than its size (a replaced "
+            f"connection counts until its backend exits)"
         )
     if not_returned:
         problems.append(f"{not_returned} connections were still checked out after every client finished")
