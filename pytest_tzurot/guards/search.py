@@ -238,19 +238,21 @@ def summary_line(check: SearchCheck, report: Any) -> str:
     )
 
 
-def _tuning_hint(target: IndexTarget, settings: dict[str, Any]) -> str:
+def _tuning_hint(target: IndexTarget, settings: dict[str, Any], filtered: bool) -> str:
+    """What to change: search wider; for a filter that starves the scan, iterative scans too."""
     if target.method == "hnsw":
         ef = settings.get("hnsw.ef_search", 40)
-        return (
-            f"raise hnsw.ef_search (now {ef}) under settings and in the application, or set "
-            "hnsw.iterative_scan: strict_order (pgvector >= 0.8)"
+        wider = f"raise hnsw.ef_search (now {ef}) under settings and in the application"
+        iterative = "hnsw.iterative_scan: strict_order"
+    else:
+        probes = settings.get("ivfflat.probes", 1)
+        lists = target.options.get("lists", "100")
+        wider = (
+            f"raise ivfflat.probes (now {probes}, lists = {lists}; e.g. sqrt(lists)) under settings "
+            "and in the application"
         )
-    probes = settings.get("ivfflat.probes", 1)
-    lists = target.options.get("lists", "100")
-    return (
-        f"raise ivfflat.probes (now {probes}, lists = {lists}; e.g. sqrt(lists)) under settings and in the "
-        "application, or set ivfflat.iterative_scan: relaxed_order (pgvector >= 0.8; re-sort its rows)"
-    )
+        iterative = "ivfflat.iterative_scan: relaxed_order (and re-sort its rows)"
+    return f"{wider}, or set {iterative} (pgvector >= 0.8)" if filtered else wider
 
 
 def _settings_text(check: SearchCheck) -> str:
@@ -272,12 +274,12 @@ def judge_results(check: SearchCheck, target: IndexTarget, report: Any) -> None:
         raise fail(
             f"search check {check.name}: the index returned fewer rows than exist for {len(report.short)} of "
             f"{n} query vectors (e.g. {worst.returned} instead of {worst.expected}): the filter is applied "
-            f"after the index scan, which stops early{also}; {_tuning_hint(target, settings)}"
+            f"after the index scan, which stops early{also}; {_tuning_hint(target, settings, True)}"
         )
     if recall:
         raise fail(
             f"search check {check.name}: {recall} over {n} query vectors on {check.rows} clustered rows; "
-            f"{_tuning_hint(target, settings)}"
+            f"{_tuning_hint(target, settings, False)}"
         )
 
 

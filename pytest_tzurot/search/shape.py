@@ -383,7 +383,7 @@ class _Analysis:
                 f"{self.where()}: LIMIT {self.shape.limit} > hnsw.ef_search ({ef_search}): "
                 "an HNSW scan returns "
                 f"at most ef_search rows; set `hnsw.ef_search: {self.shape.limit}` (or more) "
-                "under settings (and SET it in the application), or `hnsw.iterative_scan: relaxed_order` "
+                "under settings (and SET it in the application), or `hnsw.iterative_scan: strict_order` "
                 "(pgvector >= 0.8)"
             )
 
