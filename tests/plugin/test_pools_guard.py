@@ -41,7 +41,7 @@ KEPT = []
 @pytest.mark.tzurot_connections(max=2)
 def test_holds_three(tzurot_db):
     conns = [psycopg.connect(tzurot_db, application_name="holder") for _ in range(3)]
-    time.sleep(0.005)
+    time.sleep(0.02)
     for conn in conns:
         conn.close()
 
