@@ -36,7 +36,7 @@ from pytest_tzurot.migrations.discovery import Migration, discover
 from pytest_tzurot.migrations.lock import PRISMA_LOCK_KEY, migration_lock
 from pytest_tzurot.migrations.status import DRIFTED, MISSING, compare
 from pytest_tzurot.migrations.transactions import (
-    TRANSACTION_ABORT,
+    is_transaction_abort,
     is_transaction_control,
     leading_words,
     non_transactional,
@@ -194,7 +194,7 @@ def _planned(migration: Migration) -> PlannedMigration:
                                 f"{found[0].what} at line {found[0].line}")
     for stmt in statements:
         words = leading_words(stmt.text, 2)
-        if words and words[0] in TRANSACTION_ABORT:
+        if is_transaction_abort(words):
             raise MigrationError(
                 f"{migration.path}:{stmt.line}: {words[0]} inside a migration would undo the runner's "
                 "transaction; remove it (each migration already runs in its own transaction)"

@@ -15,7 +15,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["NonTransactional", "is_transaction_control", "leading_words", "non_transactional"]
+__all__ = ["NonTransactional", "is_transaction_abort", "is_transaction_control", "leading_words",
+           "non_transactional"]
 
 from pytest_tzurot.sql.split import Statement, leading_words
 
@@ -34,10 +35,18 @@ class NonTransactional:
 
 
 def is_transaction_control(words: Sequence[str]) -> bool:
-    """BEGIN / START TRANSACTION / COMMIT / END, from a statement's leading words."""
+    """BEGIN / START TRANSACTION / COMMIT / END, from a statement's leading words
+    (not COMMIT PREPARED, which is two-phase commit and kept as written)."""
     if not words:
         return False
+    if list(words[:2]) == ["COMMIT", "PREPARED"]:
+        return False
     return words[0] in ("BEGIN", "COMMIT", "END") or list(words[:2]) == ["START", "TRANSACTION"]
+
+
+def is_transaction_abort(words: Sequence[str]) -> bool:
+    """ROLLBACK / ABORT of the whole transaction (not ROLLBACK TO SAVEPOINT, not ROLLBACK PREPARED)."""
+    return bool(words) and words[0] in TRANSACTION_ABORT and list(words[1:2]) not in (["TO"], ["PREPARED"])
 
 
 def _classify_words(words: Sequence[str]) -> str | None:

@@ -106,8 +106,13 @@ def test_own_begin_commit_are_folded_into_the_runner_transaction(tzurot_empty_db
     assert "t1" not in tables(tzurot_empty_db)  # the file's COMMIT did not commit half of it
     write(tmp_path, "001_tx", "BEGIN;\nCREATE TABLE t1 (id int);\nCOMMIT;\n")
     assert deploy(tzurot_empty_db, tmp_path).applied[0].statements == 1
-    write(tmp_path, "002_rollback", "CREATE TABLE t3 (id int);\nROLLBACK;\n")
-    with pytest.raises(MigrationError, match=r"002_rollback/migration.sql:2: ROLLBACK inside a migration"):
+    write(tmp_path, "002_savepoint", "CREATE TABLE sp (id int);\nSAVEPOINT s;\nINSERT INTO sp VALUES (1);\n"
+          "ROLLBACK TO SAVEPOINT s;\nINSERT INTO sp VALUES (2);\n")
+    assert deploy(tzurot_empty_db, tmp_path).applied_names == ["002_savepoint"]
+    with psycopg.connect(tzurot_empty_db) as conn:
+        assert conn.execute("SELECT id FROM sp").fetchall() == [(2,)]
+    write(tmp_path, "003_rollback", "CREATE TABLE t3 (id int);\nROLLBACK;\n")
+    with pytest.raises(MigrationError, match=r"003_rollback/migration.sql:2: ROLLBACK inside a migration"):
         deploy(tzurot_empty_db, tmp_path)
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_tzurot.migrations.transactions import is_transaction_control, leading_words, non_transactional
+from pytest_tzurot.migrations.transactions import (
+    is_transaction_abort,
+    is_transaction_control,
+    leading_words,
+    non_transactional,
+)
 from pytest_tzurot.sql.split import split
 
 
@@ -57,3 +62,11 @@ def test_transaction_control_words():
     assert is_transaction_control(leading_words("-- x\nEND"))
     assert not is_transaction_control(leading_words("DO $$ BEGIN END $$"))
     assert not is_transaction_control(leading_words("SELECT 'BEGIN'"))
+    assert not is_transaction_control(leading_words("COMMIT PREPARED 'x'"))
+
+
+def test_transaction_abort_words():
+    assert is_transaction_abort(leading_words("ROLLBACK"))
+    assert is_transaction_abort(leading_words("abort work"))
+    assert not is_transaction_abort(leading_words("ROLLBACK TO SAVEPOINT before_data"))
+    assert not is_transaction_abort(leading_words("ROLLBACK PREPARED 'x'"))
