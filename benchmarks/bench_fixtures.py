@@ -172,34 +172,31 @@ def main() -> int:
         with connect(srv.dsn, autocommit=True) as conn:
             example_size = conn.execute(
                 "SELECT pg_size_pretty(pg_database_size(%s))", (example,)).fetchone()[0]
-        example_clones = []
+        # Interleaved rounds, so every kind of sample sees the same load on a shared machine.
+        example_clones: list[float] = []
+        clone_create: dict[str, list[float]] = {"file_copy": [], "wal_log": []}
+        clone_drop: dict[str, list[float]] = {"file_copy": [], "wal_log": []}
+        remigrate: list[float] = []
+        every = max(1, args.clones // args.remigrations)
         for i in range(args.clones):
+            for strategy in ("file_copy", "wal_log"):
+                start = time.perf_counter()
+                name = janitor.create(f"{strategy}_{i}", template=template, strategy=strategy)
+                clone_create[strategy].append(time.perf_counter() - start)
+                clone_drop[strategy].append(timed(lambda name=name: janitor.drop(name)))
             start = time.perf_counter()
             name = janitor.create(f"example_{i}", template=example)
             example_clones.append(time.perf_counter() - start)
             janitor.drop(name)
+            if i % every == 0 and len(remigrate) < args.remigrations:
+                def migrate_fresh(i: int = i) -> None:
+                    name = janitor.create(f"remigrate_{i}")
+                    with connect(janitor.dsn(name), autocommit=True) as conn:
+                        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+                    deploy(janitor.dsn(name), corpus)
 
-        clone_create: dict[str, list[float]] = {}
-        clone_drop: dict[str, list[float]] = {}
-        for strategy in ("file_copy", "wal_log"):
-            creates, drops = [], []
-            for i in range(args.clones):
-                start = time.perf_counter()
-                name = janitor.create(f"{strategy}_{i}", template=template, strategy=strategy)
-                creates.append(time.perf_counter() - start)
-                drops.append(timed(lambda name=name: janitor.drop(name)))
-            clone_create[strategy], clone_drop[strategy] = creates, drops
-
-        remigrate: list[float] = []
-        for i in range(args.remigrations):
-            def migrate_fresh(i: int = i) -> None:
-                name = janitor.create(f"remigrate_{i}")
-                with connect(janitor.dsn(name), autocommit=True) as conn:
-                    conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-                deploy(janitor.dsn(name), corpus)
-
-            remigrate.append(timed(migrate_fresh))
-            janitor.drop(f"{janitor.prefix}remigrate_{i}")
+                remigrate.append(timed(migrate_fresh))
+                janitor.drop(f"{janitor.prefix}remigrate_{i}")
     finally:
         janitor.close()
         server.stop(srv)

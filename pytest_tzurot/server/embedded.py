@@ -36,7 +36,9 @@ TUNING = {
     "full_page_writes": "off",
     "wal_level": "minimal",
     "max_wal_senders": "0",
-    "max_wal_size": "1GB",
+    # The WAL lives in RAM (/dev/shm): checkpoint (cheap without fsync) before it grows large.
+    "max_wal_size": "256MB",
+    "min_wal_size": "32MB",
     "checkpoint_timeout": "30min",
     "listen_addresses": "",
     "max_connections": "100",
