@@ -125,11 +125,16 @@ def test_files_without_a_manifest_lint_the_generic_rules_only(tmp_path, monkeypa
     assert "TZ010" in capsys.readouterr().out
 
 
-def test_non_utf8_file_is_a_finding(project, capsys):
+def test_non_utf8_file_and_byte_order_mark_are_findings(project, capsys):
     bad = project / "bad.sql"
     bad.write_bytes(b"SELECT '\xff';\n")
     assert main(["lint", str(bad)]) == 1
     assert "TZ000  unparseable SQL: not UTF-8" in capsys.readouterr().out
+    bom = project / "bom.sql"
+    bom.write_bytes(b"\xef\xbb\xbfDROP INDEX IF EXISTS idx_memories_embedding;\r\n")
+    assert main(["lint", "--format", "json", str(bom)]) == 1
+    rules = [(f["rule"], f["line"], f["column"]) for f in json.loads(capsys.readouterr().out)["findings"]]
+    assert rules == [("TZ000", 1, 1), ("TZ001", 1, 22)]
 
 
 @pytest.mark.parametrize(

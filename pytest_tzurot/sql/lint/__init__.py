@@ -64,6 +64,20 @@ def lint_files(paths: Iterable[Path], indexes: Sequence[ProtectedIndex] = ()) ->
             continue
         except OSError as exc:
             raise ConfigError(f"{shown}: cannot read: {exc.strerror}") from None
+        if text.startswith("\ufeff"):
+            # PostgreSQL reads the byte order mark as part of the first word: a syntax error.
+            findings.append(
+                Finding(
+                    "TZ000",
+                    shown,
+                    1,
+                    1,
+                    "unparseable SQL: the file starts with a UTF-8 byte "
+                    "order mark, which PostgreSQL reads as part of the first word",
+                    "save the file as UTF-8 without BOM",
+                )
+            )
+            text = text[1:]
         findings.extend(lint_text(text, shown, indexes))
     return findings
 
