@@ -119,8 +119,9 @@ def _target(args: argparse.Namespace) -> Target:
     if not dsn:
         raise ConfigError("no database: pass --dsn postgresql://user@host:port/db or set DATABASE_URL")
     from pytest_tzurot import dsn as dsn_mod
+    from pytest_tzurot.migrations.prisma_url import to_libpq
 
-    dsn_mod.parse(dsn)
+    dsn_mod.parse(to_libpq(dsn).dsn)
     directory, table, timeout = _settings(args)
     return Target(dsn, directory, table, timeout)
 

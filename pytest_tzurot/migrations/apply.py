@@ -34,6 +34,7 @@ from pytest_tzurot.errors import MigrationError, ServerError
 from pytest_tzurot.migrations import fingerprints, history
 from pytest_tzurot.migrations.discovery import Migration, discover
 from pytest_tzurot.migrations.lock import PRISMA_LOCK_KEY, migration_lock
+from pytest_tzurot.migrations.prisma_url import to_libpq
 from pytest_tzurot.migrations.status import DRIFTED, MISSING, compare
 from pytest_tzurot.migrations.transactions import (
     is_transaction_abort,
@@ -105,6 +106,8 @@ def deploy(
     LockTimeout, or MigrationError (bad file, failed migration in history, SQL
     error naming migration, file:line, statement and PostgreSQL's message).
     """
+    url = to_libpq(dsn)  # a Prisma DATABASE_URL works as-is (`?schema=` sets the search path)
+    dsn = url.dsn
     dsn_mod.parse(dsn)
     migrations = discover(directory, validate=False)
     if target is not None and target not in {m.name for m in migrations}:
@@ -117,6 +120,8 @@ def deploy(
             with migration_lock(conn, lock_timeout):
                 # Plan (and so validate every pending file) before writing anything.
                 plan = _plan(conn, migrations, history_table, target, dry_run=False)
+                if url.schema:  # as Prisma does for the schema its URL names
+                    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(url.schema)))
                 history.ensure_table(conn, history_table)
                 fingerprints.ensure_table(conn, history_table)
                 by_name = {m.name: m for m in migrations}

@@ -22,6 +22,7 @@ from pytest_tzurot.errors import ConfigError, MigrationError, ServerError
 from pytest_tzurot.migrations import fingerprints, history
 from pytest_tzurot.migrations.discovery import discover
 from pytest_tzurot.migrations.lock import migration_lock
+from pytest_tzurot.migrations.prisma_url import to_libpq
 
 
 def resolve(dsn: str, directory: str | Path, *, applied: str | None = None, rolled_back: str | None = None,
@@ -34,6 +35,7 @@ def resolve(dsn: str, directory: str | Path, *, applied: str | None = None, roll
     """
     if (applied is None) == (rolled_back is None):
         raise ConfigError("resolve needs exactly one of --applied NAME or --rolled-back NAME")
+    dsn = to_libpq(dsn).dsn
     dsn_mod.parse(dsn)
     name = applied if applied is not None else rolled_back
     assert name is not None

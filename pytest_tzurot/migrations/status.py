@@ -129,7 +129,9 @@ def status(dsn: str, directory: str | Path, *, history_table: str = "_prisma_mig
     from pytest_tzurot.errors import MigrationError
     from pytest_tzurot.migrations import history
     from pytest_tzurot.migrations.discovery import discover
+    from pytest_tzurot.migrations.prisma_url import to_libpq
 
+    dsn = to_libpq(dsn).dsn
     dsn_mod.parse(dsn)
     migrations = discover(directory, validate=False)
     with connect(dsn, autocommit=True, application_name=application_name) as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -118,3 +119,19 @@ def test_history_table_created_by_the_runner_is_prismas(tzurot_empty_db: str, tm
             " WHERE i.indrelid = '_prisma_migrations'::regclass AND i.indisprimary"
         ).fetchall()
     assert key == [("id",)]
+
+
+def test_prisma_database_url_with_schema_argument(tzurot_empty_db: str, tmp_path: Path):
+    """The DATABASE_URL a Prisma project already has: `?schema=` picks where everything goes."""
+    params = psycopg.conninfo.conninfo_to_dict(tzurot_empty_db)
+    url = (f"postgresql://{params['user']}@/{params['dbname']}?host={quote(params['host'], safe='')}"
+           f"&port={params.get('port', '5432')}&schema=tenant&connection_limit=5&pool_timeout=10")
+    write(tmp_path, "20240101120000_init", INIT)
+    assert deploy(url, tmp_path).applied_names == ["20240101120000_init"]
+    assert [s.state for s in status(url, tmp_path)] == ["applied"]
+    with psycopg.connect(tzurot_empty_db) as conn:
+        placed = conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables"
+            " WHERE table_name IN ('User', '_prisma_migrations') ORDER BY table_name"
+        ).fetchall()
+    assert placed == [("tenant", "User"), ("tenant", "_prisma_migrations")]
