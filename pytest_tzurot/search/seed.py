@@ -200,17 +200,16 @@ def seed(
     def on_notice(diag: psycopg.errors.Diagnostic) -> None:
         notices.append(diag.message_primary or "")
 
-    conn.add_notice_handler(on_notice)
-    started = time.perf_counter()
-    columns = _columns(
-        conn,
-        conn.execute("SELECT %s::regclass::text", (f'"{target.schema}"."{target.table}"',)).fetchone()[0],
-    )  # type: ignore[index]
+    regclass = conn.execute("SELECT %s::regclass::text", (f'"{target.schema}"."{target.table}"',)).fetchone()
+    columns = _columns(conn, regclass[0])  # type: ignore[index]
     missing = sorted(set(filters) - {c.name for c in columns})
     if missing:
         raise GuardFailure(
-            f"seeding {where}: the query filters on {', '.join(missing)}, not a column of {where}"
+            f"seeding {where}: the query filters on {', '.join(missing)} with a parameter, which is not a "
+            f"column of {where}; the search guard seeds only the indexed table, so filter on its columns"
         )
+    conn.add_notice_handler(on_notice)
+    started = time.perf_counter()
     fill = [c for c in columns if c.name != target.column and (c.needs_value or c.name in filters)]
     params = {f"f{i}": str(filters[c.name]) for i, c in enumerate(fill) if c.name in filters}
     keys = {c.name: f"f{i}" for i, c in enumerate(fill)}

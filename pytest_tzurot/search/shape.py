@@ -71,7 +71,11 @@ def _column_name(node: exp.Expression) -> str | None:
     node = _unwrap(node)
     while isinstance(node, exp.Cast):
         node = _unwrap(node.this)
-    return node.name if isinstance(node, exp.Column) else None
+    if not isinstance(node, exp.Column):
+        return None
+    # PostgreSQL folds unquoted names to lower case; "ownerId" keeps its case.
+    ident = node.this
+    return ident.name if isinstance(ident, exp.Identifier) and ident.quoted else node.name.lower()
 
 
 def _placeholders(node: exp.Expression) -> list[str]:
@@ -239,7 +243,7 @@ class _Analysis:
                 f"(or index with the opclass for `{used.operator}`)"
             )
         column = self.shape.column
-        if column is not None and column != self.target.column.lower():
+        if column is not None and column != self.target.column:
             self.problem(
                 f"{self.where()}: ORDER BY orders by column {column}, but {self.target.name} indexes "
                 f"{self.target.table}.{self.target.column}; order by {self.target.column}"
@@ -250,7 +254,7 @@ class _Analysis:
         for side, other in (sides, sides[::-1]):
             name = _column_name(side)
             if name is not None:
-                self.shape.column = name.lower()
+                self.shape.column = name
                 keys = _placeholders(other)
                 if keys:
                     self.shape.vector_param = self.query.name_of_key(keys[0])
@@ -299,7 +303,7 @@ class _Analysis:
                 if column and keys and _column_name(b) is None:
                     name = self.query.name_of_key(keys[0])
                     if name is not None:
-                        self.shape.filters[name] = column.lower()
+                        self.shape.filters[name] = column
 
     def similarities(self, tree: exp.Select) -> None:
         for item in tree.expressions:

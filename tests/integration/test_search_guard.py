@@ -255,3 +255,63 @@ def test_a_filter_parameter_without_value_fails_before_seeding(tmp_path: Path, t
     check = dataclasses.replace(manifest.search[0], params={})
     with pytest.raises(GuardFailure, match=r":tenant_id has no value; add `tenant_id: <value>` under params"):
         check_plan(manifest, check, migrated(manifest, tzurot_empty_db))
+
+
+PRISMA_STYLE = """\
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE TYPE "Kind" AS ENUM ('NOTE', 'FACT');
+CREATE TABLE "Owner" ("id" TEXT NOT NULL PRIMARY KEY, "orgId" TEXT NOT NULL{org_fk});
+CREATE TABLE "Doc" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "ownerId" TEXT NOT NULL REFERENCES "Owner" ("id"),
+    "kind" "Kind" NOT NULL,
+    "meta" JSONB NOT NULL,
+    "pinned" BOOLEAN NOT NULL,
+    "score" DOUBLE PRECISION NOT NULL,
+    "updatedAt" TIMESTAMP(3) NOT NULL,
+    "embedding" vector(16)
+);
+CREATE INDEX "Doc_embedding_idx" ON "Doc" USING hnsw ("embedding" vector_l2_ops);
+"""
+
+
+def prisma_project(tmp_path: Path, org_fk: str = "") -> config.Manifest:
+    folder = tmp_path / "migrations" / "20250101000000_init"
+    folder.mkdir(parents=True)
+    ddl = PRISMA_STYLE.format(org_fk=org_fk)
+    if org_fk:
+        ddl = 'CREATE TABLE "Org" ("id" TEXT PRIMARY KEY);\n' + ddl
+    (folder / "migration.sql").write_text(ddl, encoding="utf-8")
+    (tmp_path / "q.sql").write_text(
+        'SELECT "id", "embedding" <-> $1::vector AS distance FROM "Doc" WHERE "ownerId" = $2 '
+        'ORDER BY "embedding" <-> $1::vector LIMIT 5',
+        encoding="utf-8",
+    )
+    (tmp_path / "ci.yml").write_text(
+        "migrations: {dir: migrations}\nsearch:\n"
+        "  - {name: docs, query: q.sql, index: Doc_embedding_idx, k: 5, rows: 600,\n"
+        "     params: {'$2': owner-1}}\n",
+        encoding="utf-8",
+    )
+    return config.load(tmp_path / "ci.yml")
+
+
+def test_prisma_style_table_is_seeded_with_made_up_values(tmp_path: Path, tzurot_empty_db: str) -> None:
+    # Prisma keeps @default(cuid()) and @updatedAt in the client: NOT NULL columns without database defaults.
+    manifest = prisma_project(tmp_path)
+    report = check_results(manifest, manifest.search[0], migrated(manifest, tzurot_empty_db))
+    assert report.problems == [] and report.recall >= 0.9
+    with connect(tzurot_empty_db) as conn:
+        row = conn.execute(
+            'SELECT count(*), count(DISTINCT "id"), count(*) FILTER (WHERE "ownerId" = %s) FROM "Doc"',
+            ("owner-1",),
+        ).fetchone()
+    assert row == (600, 600, 300)
+
+
+def test_deeper_not_null_foreign_keys_are_a_clear_failure(tmp_path: Path, tzurot_empty_db: str) -> None:
+    manifest = prisma_project(tmp_path, org_fk=' REFERENCES "Org" ("id")')
+    with pytest.raises(
+        GuardFailure, match=r'NOT NULL column orgId references "Org"; .* give "Owner".orgId a DEFAULT'
+    ):
+        check_plan(manifest, manifest.search[0], migrated(manifest, tzurot_empty_db))
