@@ -109,8 +109,14 @@ def _run(
 ) -> tuple[list[str], list[tuple[Any, ...]], float]:
     with planner_settings(conn, settings):
         started = time.perf_counter()
-        cur = conn.execute(text, params)  # type: ignore[arg-type]
-        rows = cur.fetchall()
+        try:
+            cur = conn.execute(text, params)  # type: ignore[arg-type]
+            rows = cur.fetchall()
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise GuardFailure(
+                f"the search query failed on the seeded database: {first}; fix the query or its params"
+            ) from None
         elapsed = (time.perf_counter() - started) * 1000
         names = [d.name for d in cur.description or ()]
     return names, rows, elapsed

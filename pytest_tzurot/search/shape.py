@@ -78,6 +78,16 @@ def _column_name(node: exp.Expression) -> str | None:
     return ident.name if isinstance(ident, exp.Identifier) and ident.quoted else node.name.lower()
 
 
+def _integer(value: Any) -> int | None:
+    """`value` as an int (manifest values may be strings), or None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
 def _placeholders(node: exp.Expression) -> list[str]:
     return [p.name for p in node.find_all(exp.Placeholder)]
 
@@ -277,7 +287,10 @@ class _Analysis:
             name = self.query.name_of_key(value.name)
             self.shape.limit_param = name
             given = self.params.get(name) if name is not None else None
-            self.shape.limit = int(given) if given is not None else self.k
+            self.shape.limit = _integer(given) if given is not None else self.k
+            if self.shape.limit is None:
+                self.problem(f"params: {param_key(name or '')} = {given!r} is the LIMIT; give an integer (k)")
+                return
         elif isinstance(value, exp.Literal) and not value.is_string and value.name.isdigit():
             self.shape.limit = int(value.name)
         else:
@@ -380,7 +393,10 @@ class _Analysis:
     def hnsw(self) -> None:
         if self.target.method != "hnsw" or self.shape.limit is None:
             return
-        ef_search = int(self.settings.get("hnsw.ef_search", HNSW_DEFAULT_EF_SEARCH))
+        ef_search = _integer(self.settings.get("hnsw.ef_search", HNSW_DEFAULT_EF_SEARCH))
+        if ef_search is None:
+            self.problem(f"settings: hnsw.ef_search = {self.settings['hnsw.ef_search']!r}: give an integer")
+            return
         iterative = str(self.settings.get("hnsw.iterative_scan", "off")).lower() not in ("off", "false")
         if self.shape.limit > ef_search and not iterative:
             self.problem(

@@ -315,3 +315,8 @@ def test_deeper_not_null_foreign_keys_are_a_clear_failure(tmp_path: Path, tzurot
         GuardFailure, match=r'NOT NULL column orgId references "Org"; .* give "Owner".orgId a DEFAULT'
     ):
         check_plan(manifest, manifest.search[0], migrated(manifest, tzurot_empty_db))
+
+
+def test_a_query_error_is_one_line(small_table) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(GuardFailure, match=r'the search query failed on the seeded database: .*"nope"'):
+        run(small_table, "SELECT id, nope FROM t ORDER BY embedding <=> %(e)s LIMIT 5")

@@ -151,3 +151,17 @@ def test_a_distance_labelled_similarity_fails(tmp_path: Path) -> None:
         tmp_path, "SELECT id, embedding <=> :e AS similarity FROM memories ORDER BY embedding <=> :e LIMIT 10"
     )
     assert any("not a similarity" in p and "1 - (embedding <=> :e)" in p for p in shape.problems)
+
+
+def test_non_integer_limit_or_ef_search_values_are_named(tmp_path: Path) -> None:
+    limit = shape_of(
+        tmp_path, "SELECT id FROM memories ORDER BY embedding <=> :e LIMIT :k", params={"k": "ten"}
+    )
+    assert any("params: k = 'ten' is the LIMIT; give an integer" in p for p in limit.problems)
+    ef = shape_of(
+        tmp_path,
+        "SELECT id FROM memories ORDER BY embedding <=> :e LIMIT 10",
+        target=HNSW,
+        settings={"hnsw.ef_search": "lots"},
+    )
+    assert any("hnsw.ef_search = 'lots': give an integer" in p for p in ef.problems)
