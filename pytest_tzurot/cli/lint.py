@@ -70,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
         )
     fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     files = expand(paths)
-    findings = lint_files(files, manifest.protected_indexes if manifest else ())
+    if manifest is None:
+        findings = lint_files(files)
+    else:
+        findings = lint_files(files, manifest.protected_indexes, manifest.migrations.dir)
     sys.stdout.write(render(fmt, findings, len(files)))
     return 1 if any(f.is_error for f in findings) else 0

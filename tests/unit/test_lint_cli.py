@@ -193,3 +193,35 @@ def test_real_process_one_line_no_traceback(project):
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=project)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_history_a_migration_before_the_index_exists_cannot_lose_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    _project(
+        tmp_path,
+        {
+            "20250101000000_init": "DROP TABLE IF EXISTS memories;\n"
+            "CREATE TABLE IF NOT EXISTS memories (id int, embedding vector(3));\n",
+            "20250102000000_index": CREATE,
+            "20250103000000_drop": "DROP INDEX IF EXISTS idx_memories_embedding;\n",
+            "20250104000000_restore": CREATE,
+            "20250105000000_table": "DROP TABLE IF EXISTS memories;\n",
+        },
+    )
+    assert main(["lint", "--format", "json"]) == 1
+    found = [(f["path"].split("/")[1], f["rule"]) for f in json.loads(capsys.readouterr().out)["findings"]]
+    # the init migration runs before the index exists; the drop in 3 is still a loss in 3 (the fix in
+    # 4 comes later); 4 recreates what 3 dropped; 5 drops the table holding the restored index
+    assert found == [("20250103000000_drop", "TZ001"), ("20250105000000_table", "TZ002")]
+    # the same verdicts when pre-commit passes single files
+    for name, expected in [
+        ("20250101000000_init", 0),
+        ("20250104000000_restore", 0),
+        ("20250103000000_drop", 1),
+    ]:
+        assert main(["lint", f"migrations/{name}/migration.sql"]) == expected, name
+        capsys.readouterr()
+    # a file outside the manifest's migrations dir starts from "every protected index exists"
+    (tmp_path / "adhoc.sql").write_text("DROP TABLE IF EXISTS memories;\n")
+    assert main(["lint", "adhoc.sql"]) == 1

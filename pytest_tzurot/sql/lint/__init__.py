@@ -18,12 +18,26 @@ from pytest_tzurot.sql.lint import suppression
 from pytest_tzurot.sql.lint.findings import RULES, Finding, Rule, Severity
 from pytest_tzurot.sql.lint.rules import MigrationLint
 
-__all__ = ["RULES", "Finding", "Rule", "Severity", "expand", "lint_files", "lint_text"]
+__all__ = ["RULES", "Finding", "Rule", "Severity", "expand", "lint_files", "lint_migration", "lint_text"]
 
 
-def lint_text(text: str, path: str = "<sql>", indexes: Sequence[ProtectedIndex] = ()) -> list[Finding]:
-    """All findings for one migration's SQL, suppressions applied, sorted by position. Never raises."""
-    lint = MigrationLint(text, path, tuple(indexes))
+def lint_text(
+    text: str,
+    path: str = "<sql>",
+    indexes: Sequence[ProtectedIndex] = (),
+    absent: frozenset[str] = frozenset(),
+) -> list[Finding]:
+    """All findings for one migration's SQL, suppressions applied, sorted by position. Never raises.
+
+    `absent`: protected indexes no earlier migration has created (see `history.present_before`)."""
+    return lint_migration(text, path, indexes, absent)[0]
+
+
+def lint_migration(
+    text: str, path: str, indexes: Sequence[ProtectedIndex], absent: frozenset[str] = frozenset()
+) -> tuple[list[Finding], frozenset[str]]:
+    """`lint_text`'s findings, and the protected indexes that exist after this migration."""
+    lint = MigrationLint(text, path, tuple(indexes), absent)
     findings = lint.run()
     suppressions, problems = suppression.parse(lint.comments, lint.positions, path)
     starts: dict[int, int] = {}
@@ -33,7 +47,7 @@ def lint_text(text: str, path: str = "<sql>", indexes: Sequence[ProtectedIndex] 
         for line in range(first, last + 1):
             starts.setdefault(line, first)
     findings = suppression.apply(findings + problems, suppressions, starts, path)
-    return sorted(findings, key=lambda f: (f.line, f.column, f.rule))
+    return sorted(findings, key=lambda f: (f.line, f.column, f.rule)), lint.present_after()
 
 
 def _display(path: Path) -> str:
@@ -43,10 +57,20 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def lint_files(paths: Iterable[Path], indexes: Sequence[ProtectedIndex] = ()) -> list[Finding]:
-    """Findings of every file, file by file; an unreadable or non-UTF-8 file is a TZ000 finding."""
+def lint_files(
+    paths: Iterable[Path], indexes: Sequence[ProtectedIndex] = (), migrations_dir: Path | None = None
+) -> list[Finding]:
+    """Findings of every file, file by file; an unreadable or non-UTF-8 file is a TZ000 finding.
+
+    A file that is one of `migrations_dir`'s migrations is checked from the state the migrations
+    before it leave (a protected index that none of them creates cannot be lost yet); any other
+    file from a database where every protected index exists as declared."""
+    from pytest_tzurot.sql.lint.history import History
+
+    history = History(migrations_dir, tuple(indexes)) if migrations_dir is not None and indexes else None
     findings: list[Finding] = []
     for path in paths:
+        absent = history.absent_before(path) if history is not None else frozenset()
         shown = _display(path)
         try:
             text = path.read_bytes().decode("utf-8")
@@ -78,7 +102,7 @@ def lint_files(paths: Iterable[Path], indexes: Sequence[ProtectedIndex] = ()) ->
                 )
             )
             text = text[1:]
-        findings.extend(lint_text(text, shown, indexes))
+        findings.extend(lint_text(text, shown, indexes, absent))
     return findings
 
 

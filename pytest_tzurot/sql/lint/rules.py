@@ -61,17 +61,33 @@ class ParsedStatement:
 class MigrationLint:
     """Lint one migration's text; `run()` returns its findings (before suppression)."""
 
-    def __init__(self, text: str, path: str, indexes: tuple[ProtectedIndex, ...]) -> None:
+    def __init__(
+        self, text: str, path: str, indexes: tuple[ProtectedIndex, ...], absent: frozenset[str] = frozenset()
+    ) -> None:
+        """`absent`: names of protected indexes that no earlier migration has created yet (nothing to
+        lose there); the others are assumed to exist as declared when the migration starts."""
         self.text = text
         self.path = path
         self.indexes = indexes
         self.findings: list[Finding] = []
         self.search_path = ["public"]
-        self.states = [_IndexState(ix, options=ix.effective_options()) for ix in indexes]
+        self.states = [
+            _IndexState(
+                ix,
+                occupied=ix.name not in absent,
+                intact=ix.name not in absent,
+                options=ix.effective_options(),
+            )
+            for ix in indexes
+        ]
         self.dropped: set[tuple[str, str]] = set()  # (kind, name) dropped earlier in the file
         self.positions = Positions(text)
         self.comments: list = []
         self.parsed: list[ParsedStatement] = []
+
+    def present_after(self) -> frozenset[str]:
+        """Names of the protected indexes that exist (by name) once the migration has run."""
+        return frozenset(state.index.name for state in self.states if state.occupied)
 
     # -- helpers -----------------------------------------------------------------------------
     def at(self, offset: int) -> tuple[int, int]:
