@@ -31,7 +31,10 @@ class LibpqUrl:
 
 def to_libpq(dsn: str) -> LibpqUrl:
     """`dsn` without Prisma-only arguments, with `schema` as the search path."""
-    parts = urlsplit(dsn)
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:
+        return LibpqUrl(dsn)  # malformed: libpq's parser reports it
     if parts.scheme not in ("postgresql", "postgres") or not parts.query:
         return LibpqUrl(dsn)
     pairs = parse_qsl(parts.query, keep_blank_values=True)
