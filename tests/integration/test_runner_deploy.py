@@ -34,7 +34,7 @@ def migrations(tmp_path: Path) -> Path:
     root = tmp_path / "migrations"
     write(root, "20250101000000_init", "CREATE TABLE a (id int PRIMARY KEY);\nCREATE TABLE b (id int);\n")
     write(root, "20250102000000_c",
-          "-- a comment; with a semicolon\nCREATE TABLE c (note text DEFAULT 'x;y');\n")
+          "-- a comment; with a semicolon\nCREATE TABLE c (note text DEFAULT 'x;y %s 100%');\n")
     write(root, "20250103000000_d", "CREATE TABLE d (id int);")
     (root / "migration_lock.toml").write_text('provider = "postgresql"\n')
     return root
@@ -51,6 +51,8 @@ def test_deploy_applies_in_order_once_and_records_rows_like_prisma(tzurot_empty_
     with psycopg.connect(tzurot_empty_db) as conn:
         rows = read(conn, "_prisma_migrations")
         fps = {r.migration_name: r for r in fp_mod.read(conn)}
+        default = conn.execute("SELECT column_default FROM information_schema.columns WHERE table_name = 'c'")
+        assert default.fetchone() == ("'x;y %s 100%'::text",)  # sent as written: no placeholders
     assert [r.migration_name for r in rows] == result.applied_names
     for row in rows:
         content = (migrations / row.migration_name / "migration.sql").read_bytes()
