@@ -39,7 +39,7 @@ class Janitor:
     admin_dsn: str
     run_id: str
     server_version_num: int = 180000
-    _conn: psycopg.Connection | None = field(default=None, repr=False, compare=False)
+    _conn: psycopg.Connection | None = field(default=None, init=False, repr=False, compare=False)
 
     def _admin(self) -> psycopg.Connection:
         """The open admin connection (autocommit), reopened if the last one broke."""
