@@ -11,6 +11,7 @@ are skipped, which keeps a pre-commit run on one file fast in a long history.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pytest_tzurot.config import ProtectedIndex
@@ -21,16 +22,16 @@ def migration_files(directory: Path) -> list[Path]:
     by name, as the runner orders them); no validation here, `expand()` does that."""
     found: list[tuple[str, Path]] = []
     try:
-        entries = list(directory.iterdir())
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir():
+                    found.append((entry.name, directory / entry.name / "migration.sql"))
+                elif entry.name.endswith(".sql"):
+                    found.append((entry.name[:-4], directory / entry.name))
     except OSError:
         return []
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir() and (entry / "migration.sql").is_file():
-            found.append((entry.name, entry / "migration.sql"))
-        elif entry.suffix == ".sql" and entry.is_file():
-            found.append((entry.stem, entry))
     return [path for _, path in sorted(found)]
 
 
@@ -39,9 +40,10 @@ class History:
 
     def __init__(self, directory: Path, indexes: tuple[ProtectedIndex, ...]) -> None:
         self.indexes = indexes
-        self.files = migration_files(directory)
-        self.position = {path.resolve(): i for i, path in enumerate(self.files)}
-        self.words = [w.lower() for ix in indexes for w in (ix.name, ix.table, ix.schema)]
+        # Resolved once: resolving every file would cost more than reading them.
+        self.files = migration_files(directory.resolve())
+        self.position = {path: i for i, path in enumerate(self.files)}
+        self.words = [w.lower().encode() for ix in indexes for w in (ix.name, ix.table, ix.schema)]
         self.before: list[frozenset[str]] = [frozenset()]  # present before files[i]
 
     def absent_before(self, path: Path) -> frozenset[str]:
@@ -56,12 +58,13 @@ class History:
             done = len(self.before) - 1
             present = self.before[-1]
             try:
-                text = self.files[done].read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                text = ""
-            lowered = text.lower()
+                data = self.files[done].read_bytes()
+            except OSError:
+                data = b""
+            lowered = data.lower()
             if any(word in lowered for word in self.words):
                 absent = frozenset(ix.name for ix in self.indexes) - present
+                text = data.decode("utf-8", errors="replace")
                 _, present = lint_migration(text, str(self.files[done]), self.indexes, absent)
             self.before.append(present)
         return frozenset(ix.name for ix in self.indexes) - self.before[index]
