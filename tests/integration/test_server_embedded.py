@@ -33,8 +33,8 @@ def _alive(pid: int) -> bool:
 
 @pytest.fixture
 def shared_dir() -> Iterator[Path]:
-    """A folder every user can reach (pytest's tmp_path is private to root)."""
-    path = Path(tempfile.mkdtemp(prefix="tzurot-test-", dir="/var/tmp"))
+    """A folder every user can reach (pytest's tmp_path is private to root), in RAM if possible."""
+    path = Path(tempfile.mkdtemp(prefix="tzurot-test-", dir=embedded.scratch_root() or "/var/tmp"))
     path.chmod(0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)
