@@ -243,3 +243,20 @@ def test_sql_standard_function_body_is_opaque():
         "BEGIN ATOMIC\n  DELETE FROM memories;\nEND;"
     )
     assert [r for r, _, _ in rules(sql)] == ["TZ005"]
+
+
+def test_random_token_soup_never_crashes():
+    import random
+
+    rng = random.Random(5)
+    vocabulary = (
+        "CREATE DROP ALTER INDEX TABLE SCHEMA EXTENSION IF NOT EXISTS ON ONLY USING WITH ( ) , ; . = "
+        "RENAME TO COLUMN SET RESET CONCURRENTLY CASCADE BEGIN COMMIT ROLLBACK DO $$x$$ 'a' \"Q\" "
+        "idx_memories_embedding memories embedding public vector ivfflat vector_cosine_ops lists 50 "
+        "FUNCTION TRIGGER OR REPLACE ATOMIC END TYPE ADD WHERE INCLUDE search_path -- /* */"
+    )
+    words = vocabulary.split(" ")
+    for _ in range(400):
+        sql = " ".join(rng.choice(words) for _ in range(rng.randint(1, 25)))
+        for finding in lint_text(sql, "m.sql", (INDEX,)):
+            assert finding.line >= 1 and finding.column >= 1
