@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,3 +148,23 @@ def test_a_shared_cache_folder_must_be_ours_and_private(tmp_path: Path) -> None:
     (tmp_path / "elsewhere").mkdir()
     assert not embedded._private_folder(tmp_path / "link")
     assert not embedded._private_folder(tmp_path / "file" / "sub")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_full_disk_is_one_line_naming_the_disk(shared_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny = shared_dir / "tiny"
+    tiny.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=5m,mode=755", "tmpfs", str(tiny)],
+                             capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        monkeypatch.setenv("TZUROT_TMPDIR", str(tiny))  # 5 MB: the 30 MB cluster cannot fit
+        with pytest.raises(ServerError) as excinfo:
+            server.start(ServerSettings())
+        message = str(excinfo.value)
+        assert message.startswith("embedded backend: ") and "\n" not in message
+        assert "No space left on device" in message and "(disk full: " in message
+        assert list(tiny.iterdir()) == [], "a failed start leaves nothing behind"
+    finally:
+        subprocess.run(["umount", str(tiny)], check=True)
