@@ -225,7 +225,8 @@ class _RunReport:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         srv = self.run.started_server()
-        if srv is None and not self.rows and not self.run.kept:
+        kept = self.run.kept_names()
+        if srv is None and not self.rows and not kept:
             return
         terminalreporter.section("tzurot")
         if srv is not None:
@@ -237,8 +238,8 @@ class _RunReport:
             terminalreporter.line(f"{section}:")
             for line in lines:
                 terminalreporter.line(f"  {line}")
-        if self.run.kept:
-            terminalreporter.line("kept databases (--tzurot-keep): " + ", ".join(self.run.kept))
+        if kept:
+            terminalreporter.line("kept databases (--tzurot-keep): " + ", ".join(kept))
             if srv is not None and srv.backend == "embedded":
                 stop = f"{srv.handle['bin_dir']}/pg_ctl -D {srv.handle['workdir']}/data stop"
                 if srv.handle.get("run_as"):

@@ -166,9 +166,23 @@ class SharedRun:
     def release(self, name: str) -> None:
         """Drop a database of this run after use, or keep it with --tzurot-keep."""
         if self.keep:
-            self.kept.append(name)
+            self.keep_database(name)
         else:
             self.janitor().drop(name)
+
+    def keep_database(self, name: str) -> None:
+        """Record a database kept with --tzurot-keep, in the shared state so that the
+        process printing the summary (the xdist controller) lists it too."""
+        self.kept.append(name)
+        with self._lock():
+            state = self._read()
+            state.setdefault("kept", []).append(name)
+            self._write(state)
+
+    def kept_names(self) -> list[str]:
+        """Every database kept by any process of the run, in the order they were kept."""
+        shared = self._read().get("kept", []) if self.state_dir.exists() else []
+        return shared + [name for name in self.kept if name not in shared]
 
     # -- end of run ------------------------------------------------------------
     def finish(self) -> None:

@@ -70,9 +70,10 @@ def test_each_test_gets_its_own_migrated_database(project: pytest.Pytester) -> N
 
 
 def test_keep_leaves_the_clones_and_names_them(project: pytest.Pytester) -> None:
-    project.makepyfile(test_rec=RECORDING.format(count=2))
-    result = project.runpytest("-p", "pytest_tzurot", "--tzurot-keep", "test_rec.py")
-    result.assert_outcomes(passed=2)
+    """Under xdist too: the controller lists what the workers kept."""
+    project.makepyfile(test_rec=RECORDING.format(count=3))
+    result = project.runpytest("-p", "pytest_tzurot", "--tzurot-keep", "-n", "2", "test_rec.py")
+    result.assert_outcomes(passed=3)
     out = result.stdout.str()
     kept = re.search(r"^kept databases \(--tzurot-keep\): (.+)$", out, re.M)
     running = re.search(
