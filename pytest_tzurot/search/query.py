@@ -22,8 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from pytest_tzurot.errors import ConfigError
-from pytest_tzurot.sql.split import UnterminatedError, split
-from pytest_tzurot.sql.split import _skip as skip_quoted  # the shared lexer: strings, comments, bodies
+from pytest_tzurot.sql.split import (
+    UnterminatedError,
+    skip_quoted,  # the shared lexer: strings, comments, bodies
+    split,
+)
 
 STYLES = {"colon": ":name", "pyformat": "%(name)s", "dollar": "$1", "template": "${name}"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

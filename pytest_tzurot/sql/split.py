@@ -47,7 +47,7 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def _skip(text: str, i: int) -> int:
+def skip_quoted(text: str, i: int) -> int:
     """If a comment, string, quoted identifier or dollar body starts at i, return its end."""
     ch = text[i]
     nxt = text[i + 1] if i + 1 < len(text) else ""
@@ -153,7 +153,7 @@ def split(text: str) -> list[Statement]:
         if found is None:
             break
         i = found.start()
-        j = _skip(text, i)
+        j = skip_quoted(text, i)
         if j != i:
             i = j
             continue
@@ -186,7 +186,7 @@ def _append(statements: list[Statement], text: str, start: int, end: int) -> Non
         if text[i].isspace():
             i += 1
         elif text.startswith("--", i) or text.startswith("/*", i):
-            i = _skip(text, i)
+            i = skip_quoted(text, i)
         else:
             break
     if i >= end:
@@ -204,11 +204,11 @@ def strip_comments(text: str) -> str:
         ch = text[i]
         nxt = text[i + 1] if i + 1 < n else ""
         if (ch == "-" and nxt == "-") or (ch == "/" and nxt == "*"):
-            j = _skip(text, i)
+            j = skip_quoted(text, i)
             out.append(" ")
             i = j
             continue
-        j = _skip(text, i)
+        j = skip_quoted(text, i)
         if j != i:
             out.append(text[i:j])
             i = j
@@ -225,7 +225,7 @@ def leading_words(text: str, limit: int = 8) -> list[str]:
     i, n = 0, len(text)
     while i < n and len(words) < limit:
         try:
-            j = _skip(text, i)
+            j = skip_quoted(text, i)
         except UnterminatedError:
             break
         if j != i:
