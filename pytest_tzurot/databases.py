@@ -65,16 +65,18 @@ class Janitor:
         return name
 
     def create(self, suffix: str, *, template: str | None = None, strategy: str = "file_copy") -> str:
-        """Create `tzurot_<run>_<suffix>` (empty, or cloned from this run's `template`)."""
+        """Create `tzurot_<run>_<suffix>`: cloned from this run's `template`, or empty (a copy of
+        template1). The strategy applies to both: PostgreSQL's default, WAL_LOG, is ~2x slower
+        than FILE_COPY for small databases."""
+        if strategy not in CLONE_STRATEGIES:
+            raise ValueError(f"clone strategy must be one of {CLONE_STRATEGIES}")
         name = self.name(suffix)
         query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template is not None:
             self._check_own(template)
             query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-            if self.server_version_num >= 150000:
-                if strategy not in CLONE_STRATEGIES:
-                    raise ValueError(f"clone strategy must be one of {CLONE_STRATEGIES}")
-                query += sql.SQL(" STRATEGY {}").format(sql.SQL(strategy.upper()))
+        if self.server_version_num >= 150000:
+            query += sql.SQL(" STRATEGY {}").format(sql.SQL(strategy.upper()))
         conn = self._admin()
         try:
             conn.execute(query)

@@ -161,7 +161,7 @@ class SharedRun:
 
     def empty(self, label: str = "empty") -> str:
         """A new empty database of this run."""
-        return self.janitor().create(self._next_suffix(label))
+        return self.janitor().create(self._next_suffix(label), strategy=self.clone_strategy)
 
     def release(self, name: str) -> None:
         """Drop a database of this run after use, or keep it with --tzurot-keep."""
