@@ -1,4 +1,5 @@
-from pytest_tzurot.cli import main
 import sys
+
+from pytest_tzurot.cli import main
 
 sys.exit(main())

@@ -50,6 +50,15 @@ _RUN = pytest.StashKey[SharedRun]()
 _SETTINGS = pytest.StashKey[PluginSettings]()
 _MANIFEST = pytest.StashKey["config_mod.Manifest | None"]()
 DEFAULT_MANIFEST = "ci.yml"
+# Fixtures that start the server (tzurot_vectors, for one, does not).
+DATABASE_FIXTURES = frozenset(
+    {"tzurot_server", "tzurot_db", "tzurot_empty_db", "tzurot_conn", "tzurot_pool", "connection_budget"}
+)
+
+
+def manifest_of(config: pytest.Config) -> config_mod.Manifest | None:
+    """The run's guard manifest, or None when the project has none."""
+    return config.stash.get(_MANIFEST, None)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -208,7 +217,7 @@ def _needs_database(item: pytest.Item) -> bool:
     if isinstance(item, GuardItem):
         return item.spec.needs_database
     names = getattr(item, "fixturenames", ())
-    return any(name.startswith("tzurot_") or name == "connection_budget" for name in names)
+    return any(name in DATABASE_FIXTURES for name in names)
 
 
 class _RunReport:

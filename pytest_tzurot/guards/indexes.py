@@ -102,7 +102,7 @@ def shared_database(ctx: GuardContext) -> str:
     if key not in _SHARED_DB:
         _SHARED_DB[key] = ctx.run_state.clone("indexes")
         if ctx.run_state.keep:  # listed with the other kept databases (--tzurot-keep)
-            ctx.run_state.kept.append(_SHARED_DB[key])
+            ctx.run_state.keep_database(_SHARED_DB[key])
     return ctx.run_state.janitor().dsn(_SHARED_DB[key])
 
 

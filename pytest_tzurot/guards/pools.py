@@ -137,7 +137,7 @@ def check_peak(ctx: GuardContext, service: PoolService, source: str = "the manif
 def _manifest(config: pytest.Config) -> Manifest | None:
     from pytest_tzurot import plugin  # imported here: plugin imports this module
 
-    return config.stash.get(plugin._MANIFEST, None)
+    return plugin.manifest_of(config)
 
 
 def _pool_param(param: Any) -> tuple[str | None, float]:
