@@ -112,7 +112,7 @@ def test_a_seeding_failure_fails_plan_and_results_with_the_same_message(pytester
         "  - {name: tiny, query: good.sql, index: idx_memories_embedding, k: 5, rows: 15,\n"
         "     params: {personality_id: 42}}\n"
     )
-    result = pytester.runpytest("-p", "pytest_tzurot", "ci.yml", "-p", "no:cacheprovider", "-v")
+    result = pytester.runpytest("-p", "pytest_tzurot", "ci.yml", "-p", "no:cacheprovider", "-v", "-rN")
     result.stdout.fnmatch_lines_random(
         [
             "*search_shape[[]tiny[]] PASSED*",
