@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from pytest_tzurot.cli import settings
 from pytest_tzurot.errors import ConfigError, ServerError
 
-DEFAULT_MANIFEST = "ci.yml"
-DEFAULT_DIR = "migrations"
-DEFAULT_HISTORY_TABLE = "_prisma_migrations"
 _LABELS = {"ok": "OK", "drift": "DRIFT", "missing": "MISSING", "renamed": "RENAMED",
            "pending": "PENDING", "failed": "FAILED"}
 
@@ -33,10 +30,10 @@ def register(subparsers: Any) -> None:
         epilog="Exit codes: 0 ok, 1 drift found or fix refused, 2 usage/configuration/connection errors.",
     )
     commands = parser.add_subparsers(dest="drift_command", metavar="ACTION")
-    parser.set_defaults(func=lambda args: _usage(parser))
+    parser.set_defaults(func=lambda args: settings.print_usage(parser))
 
     check = commands.add_parser("check", help="every applied migration against its file; exit 1 on drift")
-    _common(check)
+    settings.add_arguments(check)
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.set_defaults(func=_check)
 
@@ -45,39 +42,16 @@ def register(subparsers: Any) -> None:
     fix.add_argument("--force", action="store_true",
                      help="accept the file when the applied version cannot be found "
                           "(never overrides a semantic edit)")
-    _common(fix)
+    settings.add_arguments(fix)
     fix.set_defaults(func=_fix)
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dsn", help="database URL (default: $DATABASE_URL)")
-    parser.add_argument("--config", type=Path, help=f"guard manifest (default {DEFAULT_MANIFEST} if present)")
-    parser.add_argument("--dir", type=Path, help="migrations directory (default: manifest, else migrations)")
-    parser.add_argument("--history-table", help="history table (default: manifest, else _prisma_migrations)")
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
-
-
 def _settings(args: argparse.Namespace) -> tuple[str, Path, str]:
-    """DSN, directory and history table: flags, else the manifest, else defaults (ConfigError if no DSN)."""
-    directory, table = Path(DEFAULT_DIR), DEFAULT_HISTORY_TABLE
-    config_path: Path | None = args.config
-    if config_path is None and Path(DEFAULT_MANIFEST).is_file():
-        config_path = Path(DEFAULT_MANIFEST)
-    if config_path is not None:
-        from pytest_tzurot import config as config_mod
+    """libpq DSN, directory and history table (ConfigError when no DSN, or a bad manifest)."""
+    from pytest_tzurot.migrations.prisma_url import to_libpq
 
-        manifest = config_mod.load(config_path)
-        directory, table = manifest.migrations.dir, manifest.migrations.history_table
-    directory = args.dir if args.dir is not None else directory
-    table = args.history_table or table
-    dsn = args.dsn or os.environ.get("DATABASE_URL")
-    if not dsn:
-        raise ConfigError("no database: pass --dsn postgresql://user@host:port/db or set DATABASE_URL")
-    return dsn, directory, table
+    target = settings.target(args)
+    return to_libpq(target.dsn).dsn, target.directory, target.history_table
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -13,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from pytest_tzurot.cli import settings
+
 MARKER = "# tzurot pre-push hook"
 
 
@@ -29,12 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--config", default="ci.yml", metavar="FILE", help="the guard manifest (default ci.yml)"
     )
     install.set_defaults(func=run_install)
-    parser.set_defaults(func=lambda args: _usage(parser))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
+    parser.set_defaults(func=lambda args: settings.print_usage(parser))
 
 
 def _git(*args: str) -> str:

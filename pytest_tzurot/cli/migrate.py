@@ -10,17 +10,11 @@ applied and clean; 2 usage, input, configuration, connection or SQL errors.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from pytest_tzurot.errors import ConfigError
+from pytest_tzurot.cli import settings
 
-DEFAULT_MANIFEST = "ci.yml"
-DEFAULT_DIR = "migrations"
-DEFAULT_HISTORY_TABLE = "_prisma_migrations"
 STATE_LABELS = {
     "applied": "applied",
     "pending": "pending",
@@ -31,15 +25,6 @@ STATE_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class Target:
-    """Where to migrate: the DSN, the directory, the history table and the lock timeout."""
-
-    dsn: str
-    directory: Path
-    history_table: str
-    lock_timeout: float
-
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -48,10 +33,10 @@ def register(subparsers: Any) -> None:
         epilog="Exit codes: 0 ok, 1 status found pending/failed/drifted migrations, 2 errors.",
     )
     commands = parser.add_subparsers(dest="migrate_command", metavar="ACTION")
-    parser.set_defaults(func=lambda args: _usage(parser))
+    parser.set_defaults(func=lambda args: settings.print_usage(parser))
 
     deploy = commands.add_parser("deploy", help="apply pending migrations in order")
-    _common(deploy)
+    settings.add_arguments(deploy)
     deploy.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     deploy.add_argument("--target", metavar="NAME", help="apply up to and including this migration")
     deploy.add_argument("--lock-timeout", type=float, metavar="SECONDS",
@@ -59,18 +44,17 @@ def register(subparsers: Any) -> None:
     deploy.set_defaults(func=_deploy)
 
     status = commands.add_parser("status", help="every migration's state; exit 1 unless all applied")
-    _common(status)
+    settings.add_arguments(status)
     status.add_argument("--format", choices=("text", "json"), default="text")
     status.set_defaults(func=_status)
 
     create = commands.add_parser("create", help="new <UTC timestamp>_<name>/migration.sql")
     create.add_argument("name", metavar="NAME")
-    create.add_argument("--dir", type=Path, help="migrations directory")
-    create.add_argument("--config", type=Path, help=f"guard manifest (default {DEFAULT_MANIFEST} if present)")
+    settings.add_config_arguments(create)
     create.set_defaults(func=_create)
 
     resolve = commands.add_parser("resolve", help="mark a failed migration rolled back, or one applied")
-    _common(resolve)
+    settings.add_arguments(resolve)
     which = resolve.add_mutually_exclusive_group(required=True)
     which.add_argument("--applied", metavar="NAME", help="record NAME as applied (current file's checksum)")
     which.add_argument("--rolled-back", metavar="NAME", help="mark the failed NAME as rolled back")
@@ -78,58 +62,10 @@ def register(subparsers: Any) -> None:
     resolve.set_defaults(func=_resolve)
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dsn", help="database URL (default: $DATABASE_URL)")
-    parser.add_argument("--config", type=Path, help=f"guard manifest (default {DEFAULT_MANIFEST} if present)")
-    parser.add_argument("--dir", type=Path, help="migrations directory (default: manifest, else migrations)")
-    parser.add_argument("--history-table", help="history table (default: manifest, else _prisma_migrations)")
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
-
-
-def _settings(args: argparse.Namespace) -> tuple[Path, str, float]:
-    """Directory, history table and lock timeout: flags, else the manifest, else defaults."""
-    directory, table, timeout = Path(DEFAULT_DIR), DEFAULT_HISTORY_TABLE, 10.0
-    config_path: Path | None = args.config
-    if config_path is None and Path(DEFAULT_MANIFEST).is_file():
-        config_path = Path(DEFAULT_MANIFEST)
-    if config_path is not None:
-        from pytest_tzurot import config as config_mod
-
-        manifest = config_mod.load(config_path)
-        directory = manifest.migrations.dir
-        table = manifest.migrations.history_table
-        timeout = manifest.migrations.lock_timeout
-    if args.dir is not None:
-        directory = args.dir
-    if getattr(args, "history_table", None):
-        table = args.history_table
-    if getattr(args, "lock_timeout", None) is not None:
-        if args.lock_timeout < 0:
-            raise ConfigError("--lock-timeout must be >= 0 seconds (0 waits forever)")
-        timeout = args.lock_timeout
-    return directory, table, timeout
-
-
-def _target(args: argparse.Namespace) -> Target:
-    dsn = args.dsn or os.environ.get("DATABASE_URL")
-    if not dsn:
-        raise ConfigError("no database: pass --dsn postgresql://user@host:port/db or set DATABASE_URL")
-    from pytest_tzurot import dsn as dsn_mod
-    from pytest_tzurot.migrations.prisma_url import to_libpq
-
-    dsn_mod.parse(to_libpq(dsn).dsn)
-    directory, table, timeout = _settings(args)
-    return Target(dsn, directory, table, timeout)
-
-
 def _deploy(args: argparse.Namespace) -> int:
     from pytest_tzurot.migrations import deploy
 
-    target = _target(args)
+    target = settings.target(args)
 
     def report(done: Any) -> None:
         mode = "" if done.transactional else ", outside a transaction"
@@ -160,7 +96,7 @@ def _deploy(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from pytest_tzurot.migrations import status
 
-    target = _target(args)
+    target = settings.target(args)
     states = status(target.dsn, target.directory, history_table=target.history_table)
     clean = all(s.ok for s in states)
     if args.format == "json":
@@ -197,7 +133,7 @@ def _create(args: argparse.Namespace) -> int:
 
     directory = args.dir
     if directory is None:
-        directory, _, _ = _settings(args)
+        directory, _, _ = settings.migrations_settings(args)
     path = create(directory, args.name)
     print(f"created {path}")
     return 0
@@ -206,7 +142,7 @@ def _create(args: argparse.Namespace) -> int:
 def _resolve(args: argparse.Namespace) -> int:
     from pytest_tzurot.migrations import resolve
 
-    target = _target(args)
+    target = settings.target(args)
     print(resolve(target.dsn, target.directory, applied=args.applied, rolled_back=args.rolled_back,
                   history_table=target.history_table, lock_timeout=target.lock_timeout))
     return 0
