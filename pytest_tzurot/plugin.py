@@ -274,26 +274,26 @@ def tzurot_server(pytestconfig: pytest.Config) -> RunningServer:
     return _or_error(_shared_run(pytestconfig).server)
 
 
-@pytest.fixture
-def tzurot_db(request: pytest.FixtureRequest, tzurot_server: RunningServer) -> Iterator[str]:
-    """DSN of a fresh database cloned from the migrated template; dropped after the test."""
+def _throwaway(request: pytest.FixtureRequest, make: Any) -> Iterator[str]:
+    """Yield the DSN of a database made by `make(label)` for this test; release it after."""
     run = _shared_run(request.config)
-    name = _or_error(run.clone, request.node.name)
+    name = _or_error(make, request.node.name)
     try:
         yield run.janitor().dsn(name)
     finally:
         run.release(name)
+
+
+@pytest.fixture
+def tzurot_db(request: pytest.FixtureRequest, tzurot_server: RunningServer) -> Iterator[str]:
+    """DSN of a fresh database cloned from the migrated template; dropped after the test."""
+    yield from _throwaway(request, _shared_run(request.config).clone)
 
 
 @pytest.fixture
 def tzurot_empty_db(request: pytest.FixtureRequest, tzurot_server: RunningServer) -> Iterator[str]:
     """DSN of a fresh empty database (no migrations, no extensions); dropped after the test."""
-    run = _shared_run(request.config)
-    name = _or_error(run.empty, request.node.name)
-    try:
-        yield run.janitor().dsn(name)
-    finally:
-        run.release(name)
+    yield from _throwaway(request, _shared_run(request.config).empty)
 
 
 @pytest.fixture
