@@ -10,11 +10,16 @@ real ones. The table lives in the history table's schema.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
+
+if TYPE_CHECKING:
+    from pytest_tzurot.sql.split import Statement
 
 TABLE = "_tzurot_fingerprints"
 
@@ -54,12 +59,13 @@ def ensure_table(conn: psycopg.Connection, history_table: str = "_prisma_migrati
     conn.execute(sql.SQL(_DDL).format(table=identifier(history_table)))
 
 
-def compute(sql_text: str) -> str | None:
-    """The migration's fingerprint, or None when fingerprinting fails (never raises)."""
+def compute(sql_text: str, statements: Sequence[Statement] | None = None) -> str | None:
+    """The migration's fingerprint, or None when fingerprinting fails (never raises);
+    `statements` is `split(sql_text)` when the caller already has it."""
     from pytest_tzurot.sql.fingerprint import fingerprint
 
     try:
-        return fingerprint(sql_text)
+        return fingerprint(sql_text) if statements is None else fingerprint(sql_text, statements)
     except Exception:  # unparseable SQL must not fail a deploy: record NULL instead
         return None
 

@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from pytest_tzurot.sql.split import UnterminatedError, split, strip_comments
+from pytest_tzurot.sql.split import Statement, UnterminatedError, split, strip_comments
 
 # Bumped whenever the canonical form changes, so fingerprints recorded by an
 # older algorithm never compare equal by accident (they differ, and the
@@ -43,7 +45,8 @@ from pytest_tzurot.sql.split import UnterminatedError, split, strip_comments
 ALGORITHM = "tzurot-fp-1"
 
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_OPERATOR_CHARS = set("+-*/<>=~!@#%^&|`?:$")
+_OPERATOR_STRING = "+-*/<>=~!@#%^&|`?:$"
+_ASCII_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 _CODE_LANGUAGES = {"sql", "plpgsql"}
 # PostgreSQL's reserved key words (Appendix C, "reserved" and "reserved (can be
 # function or type)"): quoting one of these is never cosmetic.
@@ -74,21 +77,23 @@ class StatementPrint:
     digest: str
 
 
-def fingerprint(sql: str) -> str:
-    """Hex SHA-256 over the canonical statements; raises FingerprintError if unsplittable."""
+def fingerprint(sql: str, statements: Sequence[Statement] | None = None) -> str:
+    """Hex SHA-256 over the canonical statements; raises FingerprintError if unsplittable.
+    `statements` is `split(sql)` (BOM removed) when the caller already has it: not split twice."""
     digest = hashlib.sha256(ALGORITHM.encode())
-    for stmt in statement_prints(sql):
+    for stmt in statement_prints(sql, statements):
         digest.update(b"\x00" + stmt.digest.encode())
     return digest.hexdigest()
 
 
-def statement_prints(sql: str) -> list[StatementPrint]:
+def statement_prints(sql: str, statements: Sequence[Statement] | None = None) -> list[StatementPrint]:
     """Per-statement fingerprints in file order; statements holding only comments are skipped."""
-    sql = sql.removeprefix("\ufeff")  # an editor adding or removing a BOM is cosmetic
-    try:
-        statements = split(sql)
-    except UnterminatedError as exc:
-        raise FingerprintError(str(exc)) from None
+    if statements is None:
+        sql = sql.removeprefix("\ufeff")  # an editor adding or removing a BOM is cosmetic
+        try:
+            statements = split(sql)
+        except UnterminatedError as exc:
+            raise FingerprintError(str(exc)) from None
     prints: list[StatementPrint] = []
     for stmt in statements:
         canon, start = _canonical(stmt.text)
@@ -124,11 +129,12 @@ def _canonical(statement: str) -> tuple[list[Any], int]:
         return [], 0
     words = [_word(statement, t) for t in tokens]
     code_bodies = _has_code_bodies(words, statement, tokens)
+    names = _token_type_names()
     out: list[Any] = []
     prev_end = -2
     for tok, word in zip(tokens, words, strict=True):
         raw = statement[tok.start : tok.end + 1]
-        kind = tok.token_type.name
+        kind = names[tok.token_type]
         if kind == "SEMICOLON" and tok is tokens[-1]:
             continue  # a trailing terminator is layout
         if kind == "HEREDOC_STRING":
@@ -140,10 +146,11 @@ def _canonical(statement: str) -> tuple[list[Any], int]:
             out.append(["str", kind, raw])
         elif word is not None:
             out.append(["w", word])
-        elif set(raw) <= _OPERATOR_CHARS and out and out[-1][0] == "op" and tok.start == prev_end + 1:
-            out[-1] = ["op", out[-1][1] + raw]  # touching operator characters are one operator
-        elif set(raw) <= _OPERATOR_CHARS:
-            out.append(["op", raw])
+        elif not raw.strip(_OPERATOR_STRING):  # only operator characters
+            if out and out[-1][0] == "op" and tok.start == prev_end + 1:
+                out[-1] = ["op", out[-1][1] + raw]  # touching operator characters are one operator
+            else:
+                out.append(["op", raw])
         else:
             out.append(["p", raw.translate(_LOWER)])
         prev_end = tok.end
@@ -190,9 +197,19 @@ def _is_string(kind: str) -> bool:
 def _word(statement: str, tok: Any) -> str | None:
     """The folded text of an unquoted word (keyword or identifier), else None."""
     raw = statement[tok.start : tok.end + 1]
+    if raw.isascii():  # the common case, decided by one regex (same rule as below for ASCII)
+        return raw.translate(_LOWER) if _ASCII_WORD.fullmatch(raw) else None
     if raw and (raw[0].isalpha() or raw[0] == "_") and all(c.isalnum() or c in "_$" for c in raw):
         return raw.translate(_LOWER)
     return None
+
+
+@cache
+def _token_type_names() -> dict[Any, str]:
+    """sqlglot's token types by value (an enum's `.name` is a slow descriptor lookup)."""
+    from sqlglot.tokens import TokenType
+
+    return {member: member.name for member in TokenType}
 
 
 def _quoted(name: str) -> list[str]:

@@ -17,6 +17,10 @@ from dataclasses import dataclass
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_\x80-\uffff][A-Za-z0-9_\x80-\uffff]*)?\$")
 _WORD = re.compile(r"[A-Za-z_\x80-\uffff][A-Za-z0-9_$\x80-\uffff]*")
 _NUMBER = re.compile(r"[0-9][A-Za-z0-9_.]*")
+# The rest of a string literal after its opening quote, up to and including the closing one:
+# `''` is a quote inside it; in an E'...' string a backslash escapes the next character.
+_STRING_REST = re.compile(r"[^']*(?:''[^']*)*'")
+_ESCAPE_STRING_REST = re.compile(r"(?:[^'\\]|\\.|'')*'", re.S)
 
 
 @dataclass(frozen=True)
@@ -69,20 +73,12 @@ def skip_quoted(text: str, i: int) -> int:
     if ch == "'":
         before = text[i - 2] if i >= 2 else ""
         escapes = i > 0 and text[i - 1] in "eE" and not (before.isalnum() or before == "_")
-        j = i + 1
-        while True:
-            if j >= len(text):
-                raise UnterminatedError("string literal", i, *_position(text, i))
-            c = text[j]
-            if escapes and c == "\\":
-                j += 2
-                continue
-            if c == "'":
-                if j + 1 < len(text) and text[j + 1] == "'":
-                    j += 2
-                    continue
-                return j + 1
-            j += 1
+        rest = (_ESCAPE_STRING_REST if escapes else _STRING_REST).match(text, i + 1)
+        # A match ending on the first quote of a `''` pair only came from backtracking: the
+        # literal never closes.
+        if rest is None or text.startswith("'", rest.end()):
+            raise UnterminatedError("string literal", i, *_position(text, i))
+        return rest.end()
     if ch == '"':
         j = i + 1
         while True:
@@ -136,6 +132,8 @@ class _Routine:
 # and the same plus the start of a word or number, while words still matter.
 _SPECIAL = re.compile(r"""[-/'"$();]""")
 _SPECIAL_OR_WORD = re.compile(r"""[-/'"$();0-9A-Za-z_\x80-\uffff]""")
+_QUOTE_STARTS = frozenset("-/'\"$")  # where `skip_quoted` may find a comment, quote or body
+_DIGITS = frozenset("0123456789")  # a number (not str.isdigit: other scripts' digits are word characters)
 
 
 def split(text: str) -> list[Statement]:
@@ -153,27 +151,28 @@ def split(text: str) -> list[Statement]:
         if found is None:
             break
         i = found.start()
-        j = skip_quoted(text, i)
-        if j != i:
-            i = j
-            continue
         ch = text[i]
-        if ch.isdigit():
-            i = _NUMBER.match(text, i).end()  # type: ignore[union-attr]
+        if ch in _QUOTE_STARTS:
+            j = skip_quoted(text, i)
+            i = j if j != i else i + 1
             continue
-        word = _WORD.match(text, i)
-        if word:
-            routine.word(word.group(0), parens)
-            i = word.end()
+        if ch in _DIGITS:
+            i = _NUMBER.match(text, i).end()  # type: ignore[union-attr]
             continue
         if ch == "(":
             parens += 1
         elif ch == ")":
             parens = max(0, parens - 1)
-        elif ch == ";" and parens == 0 and routine.depth == 0:
-            _append(statements, text, start, i)
-            start = i + 1
-            routine = _Routine()
+        elif ch == ";":
+            if parens == 0 and routine.depth == 0:
+                _append(statements, text, start, i)
+                start = i + 1
+                routine = _Routine()
+        else:  # the start of a word (the pattern matched nothing else)
+            word = _WORD.match(text, i)
+            routine.word(word.group(0), parens)  # type: ignore[union-attr]
+            i = word.end()  # type: ignore[union-attr]
+            continue
         i += 1
     _append(statements, text, start, len(text))
     return statements
@@ -222,22 +221,25 @@ def leading_words(text: str, limit: int = 8) -> list[str]:
     """The first `limit` words of `text`, upper-cased, skipping comments, literals and quoted
     identifiers; reads only as far as it needs (an unterminated quote ends the scan)."""
     words: list[str] = []
-    i, n = 0, len(text)
-    while i < n and len(words) < limit:
-        try:
-            j = skip_quoted(text, i)
-        except UnterminatedError:
+    i = 0
+    while len(words) < limit:
+        found = _SPECIAL_OR_WORD.search(text, i)  # whatever else lies between is skipped
+        if found is None:
             break
-        if j != i:
-            i = j
-            continue
-        if text[i].isdigit():
+        i = found.start()
+        ch = text[i]
+        if ch in _QUOTE_STARTS:
+            try:
+                j = skip_quoted(text, i)
+            except UnterminatedError:
+                break
+            i = j if j != i else i + 1
+        elif ch in _DIGITS:
             i = _NUMBER.match(text, i).end()  # type: ignore[union-attr]
-            continue
-        word = _WORD.match(text, i)
-        if word:
-            words.append(word.group(0).upper())
-            i = word.end()
-        else:
+        elif ch in "();":
             i += 1
+        else:
+            word = _WORD.match(text, i)
+            words.append(word.group(0).upper())  # type: ignore[union-attr]
+            i = word.end()  # type: ignore[union-attr]
     return words

@@ -69,7 +69,7 @@ def test_sigkill_during_a_transactional_migration_leaves_nothing(tzurot_empty_db
         while pid is None and time.monotonic() < deadline and proc.poll() is None:
             row = watcher.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                " AND application_name = 'tzurot migrate' AND query LIKE 'SELECT pg_sleep%%'"
+                " AND application_name = 'tzurot migrate' AND query LIKE '%%pg_sleep(2)%%'"
                 " AND state = 'active'"
             ).fetchone()
             pid = row[0] if row else None

@@ -1,0 +1,75 @@
+"""The one-query path of transactional migrations: exact fingerprints, errors located without a
+position from PostgreSQL, failures at commit, files without a final terminator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pytest_tzurot.errors import MigrationError
+from pytest_tzurot.migrations import deploy, status
+from pytest_tzurot.migrations import fingerprints as fp_mod
+from pytest_tzurot.migrations.history import read
+from pytest_tzurot.sql.fingerprint import fingerprint
+
+pytestmark = pytest.mark.integration
+
+
+def write(root: Path, name: str, body: str) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "migration.sql"
+    path.write_text(body)
+    return path
+
+
+def tables(dsn: str) -> set[str]:
+    with psycopg.connect(dsn) as conn:
+        return {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+
+
+def test_each_row_gets_its_own_files_fingerprint_and_a_missing_terminator_is_fine(
+    tzurot_empty_db: str, tmp_path: Path
+):
+    bodies = {
+        "001_a": "CREATE TABLE a (id int);\nINSERT INTO a VALUES (1), (2);\n",
+        "002_b": "CREATE TABLE b (note text DEFAULT '50% off; {braces}')\n-- no terminator, no newline",
+        "003_c": "CREATE OR REPLACE FUNCTION c() RETURNS int LANGUAGE sql AS $$ SELECT 3 $$;\n",
+    }
+    for name, body in bodies.items():
+        write(tmp_path, name, body)
+    result = deploy(tzurot_empty_db, tmp_path)
+    assert result.applied_names == list(bodies)
+    with psycopg.connect(tzurot_empty_db) as conn:
+        recorded = {r.migration_name: r.fingerprint for r in fp_mod.read(conn)}
+        steps = {r.migration_name: r.applied_steps_count for r in read(conn, "_prisma_migrations")}
+        default = conn.execute("SELECT column_default FROM information_schema.columns WHERE table_name = 'b'")
+        assert default.fetchone() == ("'50% off; {braces}'::text",)
+    assert recorded == {name: fingerprint(body) for name, body in bodies.items()}
+    assert steps == {"001_a": 2, "002_b": 1, "003_c": 1}
+
+
+def test_an_error_without_a_position_still_names_its_statement_and_line(tzurot_empty_db: str, tmp_path: Path):
+    write(tmp_path, "001_dup", "CREATE TABLE dup (id int);\n\n-- again\nCREATE TABLE dup (id int);\n")
+    with pytest.raises(MigrationError) as raised:
+        deploy(tzurot_empty_db, tmp_path)
+    message = str(raised.value)
+    assert "001_dup/migration.sql:4: CREATE TABLE dup (id int): PostgreSQL:" in message
+    assert 'relation "dup" already exists (42P07)' in message and "nothing of 001_dup was applied" in message
+    assert tables(tzurot_empty_db) == {"_prisma_migrations", "_tzurot_fingerprints"}
+    assert [s.state for s in status(tzurot_empty_db, tmp_path)] == ["pending"]
+
+
+def test_a_failure_at_commit_applies_nothing_and_says_so(tzurot_empty_db: str, tmp_path: Path):
+    write(tmp_path, "001_deferred",
+          "CREATE TABLE parent (id int PRIMARY KEY);\n"
+          "CREATE TABLE child (pid int REFERENCES parent DEFERRABLE INITIALLY DEFERRED);\n"
+          "INSERT INTO child VALUES (1);\n")
+    with pytest.raises(MigrationError, match=r"001_deferred .* failed when recording its history row or "
+                                             r"committing: .*\(23503\); nothing of it was applied"):
+        deploy(tzurot_empty_db, tmp_path)
+    assert "parent" not in tables(tzurot_empty_db)
+    with psycopg.connect(tzurot_empty_db) as conn:
+        assert read(conn, "_prisma_migrations") == []
