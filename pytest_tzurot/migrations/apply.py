@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,8 +136,7 @@ def deploy(
                 with _Fingerprints(pending) as prints:
                     for i, (migration, step) in enumerate(zip(pending, plan.planned, strict=True)):
                         fingerprint = prints.get(i)  # computed while the server ran earlier ones
-                        with prints.server_busy():
-                            done = _apply(conn, migration, step, history_table, fingerprint)
+                        done = _apply(conn, migration, step, history_table, fingerprint, prints.server_busy)
                         applied.append(done)
                         if progress is not None:
                             progress(done)
@@ -323,20 +322,29 @@ def _apply(
     step: PlannedMigration,
     history_table: str,
     fingerprint: str | None,
+    server_busy: Callable[[], AbstractContextManager[object]],
 ) -> AppliedMigration:
+    """Apply one migration; `server_busy` wraps the calls that wait on the server (the
+    fingerprint worker runs only inside it)."""
     started = time.perf_counter()
     if not step.transactional:
-        _apply_statement_by_statement(conn, migration, history_table, fingerprint)
+        with server_busy():
+            _apply_statement_by_statement(conn, migration, history_table, fingerprint)
     elif step.statements == len(migration.statements):  # no BEGIN/COMMIT of its own (`_planned`)
-        _apply_as_one_query(conn, migration, history_table, fingerprint)
+        _apply_as_one_query(conn, migration, history_table, fingerprint, server_busy)
     else:  # the file has its own BEGIN/COMMIT: they must be dropped, statement by statement
-        _apply_in_transaction(conn, migration, history_table, fingerprint)
+        with server_busy():
+            _apply_in_transaction(conn, migration, history_table, fingerprint)
     return AppliedMigration(step.name, step.path, step.transactional, step.statements,
                             time.perf_counter() - started)
 
 
 def _apply_as_one_query(
-    conn: psycopg.Connection, migration: Migration, history_table: str, fingerprint: str | None
+    conn: psycopg.Connection,
+    migration: Migration,
+    history_table: str,
+    fingerprint: str | None,
+    server_busy: Callable[[], AbstractContextManager[object]],
 ) -> None:
     """BEGIN, the file as written, the history row with the fingerprint and COMMIT, sent as one
     simple-protocol query: one round trip and one parse, as `psql -1 -f` would do.
@@ -355,7 +363,8 @@ def _apply_as_one_query(
     # The newline ends a trailing `--` comment; the `;` a last statement written without one.
     query = f"{_ONE_QUERY_PREFIX}{text}\n;\n{record};\nCOMMIT"
     try:
-        conn.execute(query)
+        with server_busy():
+            conn.execute(query)
     except psycopg.Error as exc:
         if conn.broken or conn.closed:
             raise ServerError(
