@@ -1,6 +1,6 @@
 """Static analysis of a similarity query: can pgvector's index serve it, and is it right?
 
-The rules (the pgvector README's, see docs/readme/search.md):
+The rules (the pgvector README's, see "Search guard" in README.md):
 
 - ORDER BY's first key is a bare distance operator on the indexed column, in
   ascending order, and the query has a LIMIT; `ORDER BY similarity DESC` or
