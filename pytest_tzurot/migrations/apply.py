@@ -366,13 +366,7 @@ def _apply_as_one_query(
         with server_busy():
             conn.execute(query)
     except psycopg.Error as exc:
-        if conn.broken or conn.closed:
-            raise ServerError(
-                f"lost the connection while applying {migration.name}: {_pg_line(exc)}; the server rolled "
-                "it back, deploy again"
-            ) from None
-        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            conn.execute("ROLLBACK")
+        _roll_back(conn, migration, exc)
         failure = _locate_failure(conn, migration, exc, len(_ONE_QUERY_PREFIX))
         if failure is not None:
             stmt, offset, error = failure
@@ -385,6 +379,18 @@ def _apply_as_one_query(
             f"committing: {_pg_line(exc)}; nothing of it was applied (a deferred constraint, or the "
             "history table: check it)"
         ) from None
+
+
+def _roll_back(conn: psycopg.Connection, migration: Migration, exc: psycopg.Error) -> None:
+    """After a failed migration: roll its transaction back, or raise ServerError when the
+    connection itself is gone (the server then rolled it back)."""
+    if conn.broken or conn.closed:
+        raise ServerError(
+            f"lost the connection while applying {migration.name}: {_pg_line(exc)}; the server rolled "
+            "it back, deploy again"
+        ) from None
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.execute("ROLLBACK")
 
 
 def _locate_failure(
@@ -449,13 +455,7 @@ def _apply_in_transaction(
             ))
             conn.execute("COMMIT")
     except psycopg.Error as exc:
-        if conn.broken or conn.closed:
-            raise ServerError(
-                f"lost the connection while applying {migration.name}: {_pg_line(exc)}; the server rolled "
-                "it back, deploy again"
-            ) from None
-        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            conn.execute("ROLLBACK")
+        _roll_back(conn, migration, exc)
         failed = next((k for k, cur in enumerate(cursors) if cur.pgresult is None), len(cursors))
         if 1 <= failed <= len(statements):
             raise MigrationError(

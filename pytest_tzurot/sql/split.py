@@ -51,6 +51,21 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, column
 
 
+def block_comment_end(text: str, start: int) -> int:
+    """The offset just past the (nested) `/* */` comment opening at `start`, or -1 if unclosed."""
+    depth, i = 1, start + 2
+    while depth:
+        close = text.find("*/", i)
+        if close < 0:
+            return -1
+        opened = text.find("/*", i, close)
+        if opened >= 0:
+            depth, i = depth + 1, opened + 2
+        else:
+            depth, i = depth - 1, close + 2
+    return i
+
+
 def skip_quoted(text: str, i: int) -> int:
     """If a comment, string, quoted identifier or dollar body starts at i, return its end."""
     ch = text[i]
@@ -59,17 +74,10 @@ def skip_quoted(text: str, i: int) -> int:
         end = text.find("\n", i)
         return len(text) if end < 0 else end + 1
     if ch == "/" and nxt == "*":
-        depth, j = 1, i + 2
-        while depth:
-            close = text.find("*/", j)
-            if close < 0:
-                raise UnterminatedError("/* comment", i, *_position(text, i))
-            opened = text.find("/*", j, close)
-            if opened >= 0:
-                depth, j = depth + 1, opened + 2
-            else:
-                depth, j = depth - 1, close + 2
-        return j
+        end = block_comment_end(text, i)
+        if end < 0:
+            raise UnterminatedError("/* comment", i, *_position(text, i))
+        return end
     if ch == "'":
         before = text[i - 2] if i >= 2 else ""
         escapes = i > 0 and text[i - 1] in "eE" and not (before.isalnum() or before == "_")

@@ -15,6 +15,8 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from pytest_tzurot.sql.split import block_comment_end
+
 # Leading whitespace is part of every match: one regex call per token.
 _PATTERN = re.compile(
     r"""
@@ -74,20 +76,6 @@ class Comment:
     end: int
 
 
-def _block_comment_end(text: str, start: int) -> int:
-    depth, i = 1, start + 2
-    while depth:
-        close = text.find("*/", i)
-        if close < 0:
-            return -1
-        opened = text.find("/*", i, close)
-        if opened >= 0:
-            depth, i = depth + 1, opened + 2
-        else:
-            depth, i = depth - 1, close + 2
-    return i
-
-
 def lex(text: str) -> tuple[list[Token], list[Comment]]:
     """All tokens (comments and whitespace left out) and all comments of `text`.
 
@@ -122,7 +110,7 @@ def lex(text: str) -> tuple[list[Token], list[Comment]]:
             append(Token("dollar", m.group("body"), begin, end))
         elif kind == "comment":
             if text.startswith("/*", begin):
-                end = _block_comment_end(text, begin)
+                end = block_comment_end(text, begin)
                 if end < 0:
                     raise Unterminated("/* comment", begin, text)
             comments.append(Comment(text[begin:end], begin, end))
