@@ -72,11 +72,7 @@ class BudgetCheck:
         rows.append((f"+ {'reserved (pool.reserved)':<{width}}", self.pool.reserved))
         rows.append((f"= {'needed':<{width}}", self.needed))
         rows.append((f"  {'pool.max_connections':<{width}}", self.pool.max_connections))
-        label = max(len(text) for text, _ in rows) + 2
-        lines = [f"{text:<{label}}{value:>5}" for text, value in rows]
-        if self.over > 0:
-            lines.append(f"  {'over by':<{label - 2}}{self.over:>5}")
-        return lines
+        return _aligned(rows, self.over)
 
     def live_lines(self) -> list[str]:
         if self.limits is None:
@@ -89,11 +85,7 @@ class BudgetCheck:
             ("= available to application roles", lim.available),
             (f"  pool.max_connections ({self.source})", self.pool.max_connections),
         ]
-        label = max(len(text) for text, _ in rows) + 2
-        lines = [f"{text:<{label}}{value:>5}" for text, value in rows]
-        if self.over_live > 0:
-            lines.append(f"  {'over by':<{label - 2}}{self.over_live:>5}")
-        return lines
+        return _aligned(rows, self.over_live)
 
     def shrink_advice(self) -> list[Shrink]:
         """The fewest services to shrink, largest first, so the budget fits (may not suffice)."""
@@ -160,3 +152,12 @@ class BudgetCheck:
                 f"{self.limits.available} for application roles"
             )
         return line
+
+
+def _aligned(rows: list[tuple[str, int]], over: int) -> list[str]:
+    """The arithmetic as aligned lines, with an `over by` line when the budget is exceeded."""
+    label = max(len(text) for text, _ in rows) + 2
+    lines = [f"{text:<{label}}{value:>5}" for text, value in rows]
+    if over > 0:
+        lines.append(f"  {'over by':<{label - 2}}{over:>5}")
+    return lines
