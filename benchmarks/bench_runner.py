@@ -120,6 +120,27 @@ def settle(admin_dsn: str) -> None:
     time.sleep(0.2)
 
 
+_SPIN = (
+    "import time\nstarted = time.perf_counter()\ntotal = 0\nfor i in range(4_000_000):\n    total += i\n"
+    "print(time.perf_counter() - started)"
+)
+
+
+def parallel_capacity() -> float:
+    """How many CPU-bound processes this machine runs at full speed at once (up to 2): the
+    runner's fingerprints overlap the server's work only when this is near 2."""
+    import subprocess
+
+    def spin(count: int) -> float:
+        procs = [subprocess.Popen([sys.executable, "-c", _SPIN], stdout=subprocess.PIPE, text=True)
+                 for _ in range(count)]
+        return max(float(proc.communicate()[0]) for proc in procs)
+
+    alone = min(spin(1) for _ in range(2))
+    together = min(spin(2) for _ in range(2))
+    return min(2.0, 2 * alone / together)
+
+
 PLAIN = "plain psycopg loop (1 query per file)"
 METHODS = {
     PLAIN: plain_loop,
@@ -170,10 +191,11 @@ def main() -> int:
             server_mod.stop(srv)
 
     n = args.migrations
+    capacity = parallel_capacity()
     median = {label: statistics.median(values) for label, values in {**times, **extra}.items()}
     plain = median[PLAIN]
     print(f"server: {srv.backend} PostgreSQL {srv.server_version}; {n} migrations, {statements} statements; "
-          f"median of {args.rounds} rounds")
+          f"median of {args.rounds} rounds; parallel CPU capacity {capacity:.1f} of 2 cores")
     print(f"{'method':<46} {'total s':>8} {'ms/migration':>13} {'vs plain':>9}")
     for label, value in median.items():
         print(f"{label:<46} {value:>8.3f} {value / n * 1000:>13.2f} {value / plain:>8.2f}x")

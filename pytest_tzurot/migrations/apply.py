@@ -1,28 +1,32 @@
 """Apply pending migrations, Prisma-compatible, exactly once under concurrency.
 
-`deploy()` reads every file first (a bad one stops it before anything runs),
-then, holding Prisma's advisory lock, applies the pending migrations in name
-order:
+`deploy()` reads and checks every pending file first (a bad one stops it
+before anything is written), then, holding Prisma's advisory lock, applies the
+pending migrations in name order:
 
 - a transactional migration runs in one transaction together with its history
-  row and its fingerprint, so a crash or an error leaves no trace of it;
+  row, so a crash or an error leaves no trace of it;
 - a migration holding a statement that cannot run in a transaction (or whose
   first line is `-- tzurot: no-transaction`) runs statement by statement: its
   row is written first, `applied_steps_count` follows each statement, and a
   failure leaves the row failed (finished_at NULL, logs = the error), which
   blocks later deploys until `resolve`.
+
+The semantic fingerprints of the applied migrations (`_tzurot_fingerprints`)
+are computed while the server works and written in one statement at the end
+of the deploy, also when a migration failed. A deploy killed before that
+leaves some applied migrations without one: the next deploy records them,
+from their files, whenever a file's checksum proves it is the applied version.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +38,9 @@ from pytest_tzurot.config import DEFAULT_HISTORY_TABLE
 from pytest_tzurot.connect import connect
 from pytest_tzurot.errors import MigrationError, ServerError
 from pytest_tzurot.migrations import fingerprints, history
+from pytest_tzurot.migrations.background import fingerprinter
 from pytest_tzurot.migrations.discovery import Migration, discover
+from pytest_tzurot.migrations.history import HistoryRow
 from pytest_tzurot.migrations.lock import PRISMA_LOCK_KEY, migration_lock
 from pytest_tzurot.migrations.prisma_url import to_libpq
 from pytest_tzurot.migrations.status import DRIFTED, MISSING, compare
@@ -48,7 +54,7 @@ from pytest_tzurot.sql.split import Statement
 
 APPLICATION_NAME = "tzurot migrate"
 _ONE_QUERY_PREFIX = "BEGIN;\n"  # before the file's text in a one-query migration
-_RECORD_STATEMENT = "tzurot_record"  # the prepared history-row insert (`_prepare_record`)
+_RECORD_STATEMENT = "tzurot_record"  # the prepared history-row insert (`_setup_sql`)
 _QUOTED = re.compile(r'"([^"]+)"')
 __all__ = ["PRISMA_LOCK_KEY", "AppliedMigration", "DeployResult", "PlannedMigration", "deploy"]
 
@@ -120,35 +126,78 @@ def deploy(
         try:
             _watch_client(conn)
             if dry_run:
-                return _plan(conn, migrations, history_table, target, dry_run=True)
+                return _plan(conn, migrations, history_table, target, dry_run=True)[0]
             with migration_lock(conn, lock_timeout):
-                # Plan (and so validate every pending file) before writing anything.
-                plan = _plan(conn, migrations, history_table, target, dry_run=False)
-                if url.schema:  # as Prisma does for the schema its URL names
-                    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(url.schema)))
-                history.ensure_table(conn, history_table)
-                fingerprints.ensure_table(conn, history_table)
-                by_name = {m.name: m for m in migrations}
-                pending = [by_name[step.name] for step in plan.planned]
-                if pending:
-                    _prepare_record(conn, history_table)
-                applied: list[AppliedMigration] = []
-                with _Fingerprints(pending) as prints:
-                    for i, (migration, step) in enumerate(zip(pending, plan.planned, strict=True)):
-                        fingerprint = prints.get(i)  # computed while the server ran earlier ones
-                        done = _apply(conn, migration, step, history_table, fingerprint, prints.server_busy)
-                        applied.append(done)
-                        if progress is not None:
-                            progress(done)
-                return DeployResult(
-                    applied=tuple(applied), planned=plan.planned, warnings=plan.warnings,
-                    already_applied=plan.already_applied, remaining=plan.remaining,
-                )
+                return _apply_plan(conn, migrations, url.schema, history_table, target, progress)
         except psycopg.Error as exc:
             if conn.broken or conn.closed:
                 raise ServerError(f"lost the connection to {dsn_mod.mask(dsn)}: {_pg_line(exc)}") from None
             raise MigrationError(f"deploy failed around the history table {history_table!r}: "
                                  f"{_pg_line(exc)}; check the role's privileges") from None
+
+
+def _apply_plan(
+    conn: psycopg.Connection,
+    migrations: Sequence[Migration],
+    schema: str | None,
+    history_table: str,
+    target: str | None,
+    progress: Callable[[AppliedMigration], None] | None,
+) -> DeployResult:
+    """Under the lock: plan (validating every pending file before anything is written), apply,
+    then record the fingerprints of what was applied (also after a failure)."""
+    plan, rows = _plan(conn, migrations, history_table, target, dry_run=False)
+    conn.execute(sql.SQL(";\n").join(_setup_sql(history_table, schema)))
+    by_name = {m.name: m for m in migrations}
+    pending = [by_name[step.name] for step in plan.planned]
+    unprinted = _unprinted(conn, migrations, rows, history_table)
+    applied: list[AppliedMigration] = []
+    with fingerprinter(pending + unprinted) as prints:
+        try:
+            for migration, step in zip(pending, plan.planned, strict=True):
+                done = _apply(conn, migration, step, history_table, prints.server_busy)
+                applied.append(done)
+                if progress is not None:
+                    progress(done)
+        finally:
+            if not (conn.broken or conn.closed):
+                recorded = [by_name[m.name] for m in applied] + unprinted
+                found = prints.results([m.name for m in recorded])
+                fingerprints.record_many(
+                    conn, [(m.name, m.checksum, found[m.name]) for m in recorded], history_table
+                )
+    return DeployResult(
+        applied=tuple(applied), planned=plan.planned, warnings=plan.warnings,
+        already_applied=plan.already_applied, remaining=plan.remaining,
+    )
+
+
+def _setup_sql(history_table: str, schema: str | None) -> list[sql.Composable]:
+    """The statements every deploy runs before applying anything, sent as one query: the URL's
+    schema (as Prisma creates it), both tables, and the prepared history-row insert."""
+    statements: list[sql.Composable] = []
+    if schema:
+        statements.append(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    return [
+        *statements,
+        history.create_sql(history_table),
+        fingerprints.create_sql(history_table),
+        sql.SQL("PREPARE {} (text, text, text, integer) AS {}").format(
+            sql.Identifier(_RECORD_STATEMENT), _record_sql(history_table, ("$1", "$2", "$3", "$4"))),
+    ]
+
+
+def _unprinted(conn: psycopg.Connection, migrations: Sequence[Migration], rows: Sequence[HistoryRow],
+               history_table: str) -> list[Migration]:
+    """Applied migrations whose file is byte for byte the applied version (same checksum) but
+    that have no fingerprint yet: applied by Prisma, or by a deploy killed before it recorded
+    them. Their fingerprints are recorded with this deploy's."""
+    applied = {(r.migration_name, r.checksum) for r in rows if r.is_applied}
+    candidates = [m for m in migrations if (m.name, m.checksum) in applied]
+    if not candidates:
+        return []
+    have = fingerprints.recorded(conn, history_table)
+    return [m for m in candidates if (m.name, m.checksum) not in have]
 
 
 def _watch_client(conn: psycopg.Connection) -> None:
@@ -160,7 +209,9 @@ def _watch_client(conn: psycopg.Connection) -> None:
 
 
 def _plan(conn: psycopg.Connection, migrations: Sequence[Migration], history_table: str,
-          target: str | None, *, dry_run: bool) -> DeployResult:
+          target: str | None, *, dry_run: bool) -> tuple[DeployResult, list[HistoryRow]]:
+    """The plan (and the history rows it came from); MigrationError for a failed migration in the
+    history or a pending migration that cannot be applied (checked before anything runs)."""
     rows = history.read(conn, history_table)
     failed = [r for r in rows if r.is_failed]
     if failed:
@@ -189,7 +240,7 @@ def _plan(conn: psycopg.Connection, migrations: Sequence[Migration], history_tab
     return DeployResult(
         planned=tuple(_planned(m) for m in pending), warnings=warnings, dry_run=dry_run,
         already_applied=len(applied & {m.name for m in migrations}), remaining=tuple(remaining),
-    )
+    ), rows
 
 
 def _planned(migration: Migration) -> PlannedMigration:
@@ -220,108 +271,11 @@ def _executable(statements: Sequence[Statement]) -> list[Statement]:
     return [s for s in statements if not is_transaction_control(leading_words(s.text, 2))]
 
 
-class _Fingerprints:
-    """Fingerprints of the pending migrations, computed in order by a worker thread that runs
-    only while the main thread waits on the server.
-
-    The fingerprint is pure-Python CPU work (sqlglot's tokenizer). The main thread spends most
-    of a migration blocked on the server's socket with the GIL released: the worker computes
-    then, running ahead as far as those waits allow, so a migration whose fingerprint is costly
-    but whose SQL is quick borrows the waits of the ones before it. Outside the waits the
-    worker pauses (`go` cleared) instead of competing for the GIL with the main thread, and
-    the switch interval is lowered (`_prompt_switching`) so a fingerprint still running when
-    the server answers delays the main thread by 0.1 ms, not the default 5 ms.
-    """
-
-    def __init__(self, pending: Sequence[Migration]) -> None:
-        self.pending = pending
-        self.results: dict[int, str | None] = {}
-        self.published = threading.Condition()
-        self.go = threading.Event()  # set while the main thread waits
-        self.stopping = False
-        self.finished = False
-        self.worker = threading.Thread(target=self._run, name="tzurot-fingerprint", daemon=True)
-        self.switching = _prompt_switching()
-
-    def __enter__(self) -> _Fingerprints:
-        self.switching.__enter__()
-        self.worker.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping = True
-        self.go.set()
-        self.worker.join()
-        self.switching.__exit__(None, None, None)
-
-    def _run(self) -> None:
-        try:
-            for i, migration in enumerate(self.pending):
-                self.go.wait()
-                if self.stopping:
-                    return
-                value = fingerprints.compute(migration.sql, migration.statements)
-                with self.published:
-                    self.results[i] = value
-                    self.published.notify_all()
-        finally:
-            with self.published:
-                self.finished = True
-                self.published.notify_all()
-
-    @contextmanager
-    def server_busy(self) -> Iterator[None]:
-        """Let the worker run while the main thread is (mostly) blocked on the server."""
-        self.go.set()
-        try:
-            yield
-        finally:
-            self.go.clear()
-
-    def get(self, i: int) -> str | None:
-        """Migration i's fingerprint (None if it cannot be fingerprinted); waits for it if needed."""
-        with self.published:
-            if i not in self.results and not self.finished:
-                self.go.set()
-                self.published.wait_for(lambda: i in self.results or self.finished)
-                self.go.clear()
-            if i in self.results:
-                return self.results.pop(i)
-        migration = self.pending[i]  # the worker died (it never should): compute it here
-        return fingerprints.compute(migration.sql, migration.statements)
-
-
-_SWITCH_INTERVAL = 0.0001  # seconds: how long the main thread may wait for the GIL
-_switching_lock = threading.Lock()
-_switching_users = 0
-_switching_saved = 0.0
-
-
-@contextmanager
-def _prompt_switching() -> Iterator[None]:
-    """Lower the interpreter's switch interval (process-wide) while at least one deploy runs,
-    and restore it after the last one: concurrent deploys in one process nest correctly."""
-    global _switching_users, _switching_saved
-    with _switching_lock:
-        if _switching_users == 0:
-            _switching_saved = sys.getswitchinterval()
-            sys.setswitchinterval(min(_switching_saved, _SWITCH_INTERVAL))
-        _switching_users += 1
-    try:
-        yield
-    finally:
-        with _switching_lock:
-            _switching_users -= 1
-            if _switching_users == 0:
-                sys.setswitchinterval(_switching_saved)
-
-
 def _apply(
     conn: psycopg.Connection,
     migration: Migration,
     step: PlannedMigration,
     history_table: str,
-    fingerprint: str | None,
     server_busy: Callable[[], AbstractContextManager[object]],
 ) -> AppliedMigration:
     """Apply one migration; `server_busy` wraps the calls that wait on the server (the
@@ -329,12 +283,12 @@ def _apply(
     started = time.perf_counter()
     if not step.transactional:
         with server_busy():
-            _apply_statement_by_statement(conn, migration, history_table, fingerprint)
+            _apply_statement_by_statement(conn, migration, history_table)
     elif step.statements == len(migration.statements):  # no BEGIN/COMMIT of its own (`_planned`)
-        _apply_as_one_query(conn, migration, history_table, fingerprint, server_busy)
+        _apply_as_one_query(conn, migration, history_table, server_busy)
     else:  # the file has its own BEGIN/COMMIT: they must be dropped, statement by statement
         with server_busy():
-            _apply_in_transaction(conn, migration, history_table, fingerprint)
+            _apply_in_transaction(conn, migration, history_table)
     return AppliedMigration(step.name, step.path, step.transactional, step.statements,
                             time.perf_counter() - started)
 
@@ -343,7 +297,6 @@ def _apply_as_one_query(
     conn: psycopg.Connection,
     migration: Migration,
     history_table: str,
-    fingerprint: str | None,
     server_busy: Callable[[], AbstractContextManager[object]],
 ) -> None:
     """BEGIN, the file as written, the history row with the fingerprint and COMMIT, sent as one
@@ -356,8 +309,8 @@ def _apply_as_one_query(
     stays, and `_locate_failure` names the statement.
     """
     record = psycopg.ClientCursor(conn).mogrify(
-        f"EXECUTE {_RECORD_STATEMENT} (%s, %s, %s, %s, %s)",
-        (str(uuid.uuid4()), migration.checksum, migration.name, len(migration.statements), fingerprint),
+        f"EXECUTE {_RECORD_STATEMENT} (%s, %s, %s, %s)",
+        (str(uuid.uuid4()), migration.checksum, migration.name, len(migration.statements)),
     )
     text = migration.sql
     # The newline ends a trailing `--` comment; the `;` a last statement written without one.
@@ -438,7 +391,6 @@ def _apply_in_transaction(
     conn: psycopg.Connection,
     migration: Migration,
     history_table: str,
-    fingerprint: str | None,
 ) -> None:
     """BEGIN, the statements (without the file's own BEGIN/COMMIT), the history row with the
     fingerprint and COMMIT, sent as one pipeline (one round trip); the first command without
@@ -451,7 +403,7 @@ def _apply_in_transaction(
             cursors.extend(conn.execute(stmt.text) for stmt in statements)
             cursors.append(conn.execute(
                 _record_sql(history_table),
-                (str(uuid.uuid4()), migration.checksum, migration.name, len(statements), fingerprint),
+                (str(uuid.uuid4()), migration.checksum, migration.name, len(statements)),
             ))
             conn.execute("COMMIT")
     except psycopg.Error as exc:
@@ -469,35 +421,21 @@ def _apply_in_transaction(
 
 
 @functools.lru_cache(maxsize=8)
-def _record_sql(history_table: str, placeholders: tuple[str, ...] = ("%s",) * 5) -> sql.Composed:
-    """The history row (Prisma's columns only) and its fingerprint, as one statement taking
-    (id, checksum, migration_name, applied_steps_count, fingerprint)."""
-    id_, checksum, name, steps, fingerprint = (sql.SQL(p) for p in placeholders)
+def _record_sql(history_table: str, placeholders: tuple[str, ...] = ("%s",) * 4) -> sql.Composed:
+    """The finished history row, Prisma's columns only, taking (id, checksum, migration_name,
+    applied_steps_count). Prepared once per deploy as `tzurot_record` (`_setup_sql`): parsing
+    and planning it anew after every migration's DDL costs the server about as much again as a
+    small migration's own statements."""
+    id_, checksum, name, steps = (sql.SQL(p) for p in placeholders)
     return sql.SQL(
-        "WITH recorded AS (INSERT INTO {history} (id, checksum, finished_at, migration_name, logs,"
-        " started_at, applied_steps_count) VALUES ({id}, {checksum}, clock_timestamp(), {name}, NULL,"
-        " now(), {steps}) RETURNING migration_name, checksum)"
-        " INSERT INTO {prints} (migration_name, checksum, fingerprint, recorded_at)"
-        " SELECT migration_name, checksum, {fingerprint}, now() FROM recorded"
-        " ON CONFLICT (migration_name, checksum)"
-        " DO UPDATE SET fingerprint = EXCLUDED.fingerprint, recorded_at = EXCLUDED.recorded_at"
-    ).format(
-        history=history.table_identifier(history_table), prints=fingerprints.identifier(history_table),
-        id=id_, checksum=checksum, name=name, steps=steps, fingerprint=fingerprint,
-    )
-
-
-def _prepare_record(conn: psycopg.Connection, history_table: str) -> None:
-    """PREPARE `_record_sql` once per deploy as `tzurot_record`: parsing and planning it anew in
-    every migration (whose DDL invalidates the catalog caches) costs the server about as
-    much again as a small migration's own statements."""
-    statement = _record_sql(history_table, ("$1", "$2", "$3", "$4", "$5"))
-    conn.execute(sql.SQL("PREPARE {} (text, text, text, integer, text) AS {}").format(
-        sql.Identifier(_RECORD_STATEMENT), statement))
+        "INSERT INTO {history} (id, checksum, finished_at, migration_name, logs, started_at,"
+        " applied_steps_count) VALUES ({id}, {checksum}, clock_timestamp(), {name}, NULL, now(), {steps})"
+    ).format(history=history.table_identifier(history_table), id=id_, checksum=checksum, name=name,
+             steps=steps)
 
 
 def _apply_statement_by_statement(
-    conn: psycopg.Connection, migration: Migration, history_table: str, fingerprint: str | None
+    conn: psycopg.Connection, migration: Migration, history_table: str
 ) -> None:
     table = history.table_identifier(history_table)
     row_id = str(uuid.uuid4())
@@ -527,7 +465,6 @@ def _apply_statement_by_statement(
     conn.execute(
         sql.SQL("UPDATE {} SET finished_at = clock_timestamp() WHERE id = %s").format(table), (row_id,)
     )
-    fingerprints.record(conn, migration.name, migration.checksum, fingerprint, history_table)
 
 
 def _fail(conn: psycopg.Connection, migration: Migration, stmt: Statement, exc: psycopg.Error,

@@ -97,39 +97,52 @@ def _check_readable_dir(path: Path, what: str) -> None:
         raise MigrationError(f"{path}: cannot read the {what}: permission denied; fix its permissions")
 
 
-def _read_file(path: Path) -> bytes:
+def _read_file(path: Path, folder: Path | None = None) -> bytes:
+    """The file's bytes; MigrationError naming it (or its unreadable `folder`) when it cannot
+    be read. One open, fstat and read: no separate existence or permission checks first."""
     try:
-        mode = path.stat().st_mode
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        if folder is not None and not os.path.islink(path):
+            raise MigrationError(
+                f"{folder}: migration folder has no {MIGRATION_FILE}; add it or remove the folder"
+            ) from None
+        raise MigrationError(f"{path}: cannot read: No such file or directory") from None
     except OSError as exc:
-        raise MigrationError(f"{path}: cannot read: {exc.strerror}") from None
-    if not stat.S_ISREG(mode):
-        # Opening a FIFO or a device would block or read garbage.
-        raise MigrationError(f"{path}: not a regular file; a migration must be a plain .sql file")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
+        if folder is not None and not os.access(folder, os.X_OK):
+            raise MigrationError(
+                f"{folder}: cannot read the migration folder: permission denied; fix its permissions"
+            ) from None
         raise MigrationError(f"{path}: cannot read: {exc.strerror}; fix its permissions") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        # A FIFO or a device would block or read garbage; a directory cannot be read.
+        raise MigrationError(f"{path}: not a regular file; a migration must be a plain .sql file")
+    with open(fd, "rb") as file:
+        try:
+            return file.read()
+        except OSError as exc:
+            raise MigrationError(f"{path}: cannot read: {exc.strerror}; fix its permissions") from None
 
 
-def _entry(entry: Path) -> tuple[str, Path] | None:
-    """(name, sql file) for a directory entry that is a migration, None for one to ignore."""
-    if entry.name.startswith("."):
+def _entry(entry: os.DirEntry[str]) -> tuple[str, Path, Path | None] | None:
+    """(name, sql file, its migration folder or None for a flat file) for a directory entry
+    that is a migration, None for one to ignore."""
+    name = entry.name
+    if name.startswith("."):
         return None
     if entry.is_dir():
-        _check_readable_dir(entry, "migration folder")
-        sql_file = entry / MIGRATION_FILE
-        if not sql_file.exists() and not sql_file.is_symlink():
+        folder = Path(entry.path)
+        return name, folder / MIGRATION_FILE, folder
+    if name.endswith(".sql"):
+        stem = name[: -len(".sql")]
+        if not _FLAT_NAME.match(stem):
             raise MigrationError(
-                f"{entry}: migration folder has no {MIGRATION_FILE}; add it or remove the folder"
-            )
-        return entry.name, sql_file
-    if entry.suffix == ".sql":
-        if not _FLAT_NAME.match(entry.stem):
-            raise MigrationError(
-                f"{entry}: a flat-layout migration must be named NNNN_name.sql (a number first, "
+                f"{entry.path}: a flat-layout migration must be named NNNN_name.sql (a number first, "
                 "for the order); rename it"
             )
-        return entry.stem, entry
+        return stem, Path(entry.path), None
     return None  # migration_lock.toml, README and the like
 
 
@@ -144,7 +157,8 @@ def discover(directory: str | Path, *, validate: bool = True) -> list[Migration]
     root = Path(directory)
     _check_readable_dir(root, "migrations directory")
     try:
-        entries = sorted(root.iterdir(), key=lambda p: p.name)
+        with os.scandir(root) as listing:  # file types come with the listing: no stat per entry
+            entries = sorted(listing, key=lambda e: e.name)
     except OSError as exc:
         raise MigrationError(f"{root}: cannot read the migrations directory: {exc.strerror}") from None
     found: dict[str, Migration] = {}
@@ -154,7 +168,7 @@ def discover(directory: str | Path, *, validate: bool = True) -> list[Migration]
         named = _entry(entry)
         if named is None:
             continue
-        name, sql_file = named
+        name, sql_file, folder = named
         if name in found:
             raise MigrationError(
                 f"{root}: migration name {name!r} is ambiguous: both {found[name].path} and {sql_file}; "
@@ -167,7 +181,7 @@ def discover(directory: str | Path, *, validate: bool = True) -> list[Migration]
             )
         if len(name) > NAME_LIMIT:
             raise MigrationError(f"{sql_file}: migration name over {NAME_LIMIT} characters; shorten it")
-        if sql_file is entry:  # flat layout: two files with one version number have no defined order
+        if folder is None:  # flat layout: two files with one version number have no defined order
             version = _FLAT_NAME.match(name).group("version")  # type: ignore[union-attr]
             if version in versions:
                 raise MigrationError(
@@ -175,7 +189,7 @@ def discover(directory: str | Path, *, validate: bool = True) -> list[Migration]
                     "renumber one"
                 )
             versions[version] = name
-        migration = Migration(name=name, path=sql_file, content=_read_file(sql_file))
+        migration = Migration(name=name, path=sql_file, content=_read_file(sql_file, folder))
         migration.sql  # noqa: B018 - raises on a file that is not UTF-8
         if validate:
             migration.validate()

@@ -54,9 +54,14 @@ def identifier(history_table: str) -> sql.Composable:
     return sql.Identifier(*table_name(history_table).split(".", 1))
 
 
+def create_sql(history_table: str = "_prisma_migrations") -> sql.Composed:
+    """`CREATE TABLE IF NOT EXISTS` for the side table (idempotent)."""
+    return sql.SQL(_DDL).format(table=identifier(history_table))
+
+
 def ensure_table(conn: psycopg.Connection, history_table: str = "_prisma_migrations") -> None:
     """Create the side table if it does not exist (idempotent)."""
-    conn.execute(sql.SQL(_DDL).format(table=identifier(history_table)))
+    conn.execute(create_sql(history_table))
 
 
 def compute(sql_text: str, statements: Sequence[Statement] | None = None) -> str | None:
@@ -82,6 +87,32 @@ def record(conn: psycopg.Connection, migration_name: str, checksum: str, fingerp
         ).format(table=identifier(history_table)),
         (migration_name, checksum, fingerprint),
     )
+
+
+def record_many(conn: psycopg.Connection, rows: Sequence[tuple[str, str, str | None]],
+                history_table: str = "_prisma_migrations") -> None:
+    """Insert (or refresh) many `(migration_name, checksum, fingerprint)` rows in one statement."""
+    if not rows:
+        return
+    names, checksums, prints = (list(column) for column in zip(*rows, strict=True))
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {table} (migration_name, checksum, fingerprint, recorded_at)"
+            " SELECT migration_name, checksum, fingerprint, now()"
+            " FROM unnest(%s::text[], %s::text[], %s::text[]) AS r(migration_name, checksum, fingerprint)"
+            " ON CONFLICT (migration_name, checksum)"
+            " DO UPDATE SET fingerprint = EXCLUDED.fingerprint, recorded_at = EXCLUDED.recorded_at"
+        ).format(table=identifier(history_table)),
+        (names, checksums, prints),
+    )
+
+
+def recorded(conn: psycopg.Connection, history_table: str = "_prisma_migrations") -> set[tuple[str, str]]:
+    """The `(migration_name, checksum)` pairs that have a row; the table must exist."""
+    rows = conn.execute(
+        sql.SQL("SELECT migration_name, checksum FROM {table}").format(table=identifier(history_table))
+    ).fetchall()
+    return {(name, checksum) for name, checksum in rows}
 
 
 def read(conn: psycopg.Connection, history_table: str = "_prisma_migrations") -> list[FingerprintRow]:

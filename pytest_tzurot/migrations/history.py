@@ -64,9 +64,14 @@ def table_identifier(table: str) -> sql.Composable:
     return sql.Identifier(*table.split(".", 1))
 
 
+def create_sql(table: str) -> sql.Composed:
+    """Prisma's `CREATE TABLE` for the history table, as `IF NOT EXISTS` (idempotent)."""
+    return sql.SQL(_DDL).format(table=table_identifier(table))
+
+
 def ensure_table(conn: psycopg.Connection, table: str) -> None:
     """Create the history table with Prisma's DDL if it does not exist (idempotent)."""
-    conn.execute(sql.SQL(_DDL).format(table=table_identifier(table)))
+    conn.execute(create_sql(table))
 
 
 def exists(conn: psycopg.Connection, table: str) -> bool:

@@ -168,3 +168,39 @@ def test_unparseable_fingerprint_is_stored_as_null(tzurot_empty_db: str, migrati
 def test_malformed_dsn_is_a_config_error(migrations: Path):
     with pytest.raises(ConfigError, match="malformed DSN"):
         deploy("host=x port", migrations)
+
+
+def test_migrations_applied_before_a_failure_keep_their_fingerprints(tzurot_empty_db: str, tmp_path: Path):
+    from pytest_tzurot.sql.fingerprint import fingerprint
+
+    root = tmp_path / "migrations"
+    bodies = {"20250101000000_a": "CREATE TABLE a (id int);", "20250102000000_b": "CREATE TABLE b (id int);"}
+    for name, body in bodies.items():
+        write(root, name, body)
+    write(root, "20250103000000_broken", "CREATE TABLE c (id int);\nSELECT * FROM nowhere;\n")
+    with pytest.raises(MigrationError, match="20250103000000_broken failed"):
+        deploy(tzurot_empty_db, root)
+    with psycopg.connect(tzurot_empty_db) as conn:
+        recorded = {r.migration_name: r.fingerprint for r in fp_mod.read(conn)}
+    assert recorded == {name: fingerprint(body) for name, body in bodies.items()}
+
+
+def test_applied_migrations_without_a_fingerprint_get_one_from_their_unchanged_file(
+        tzurot_empty_db: str, migrations: Path):
+    """A deploy killed after applying but before recording fingerprints, or rows written by
+    Prisma: the next deploy records them, but only for files that are the applied bytes."""
+    from pytest_tzurot.sql.fingerprint import fingerprint
+
+    deploy(tzurot_empty_db, migrations)
+    edited = migrations / "20250103000000_d" / "migration.sql"
+    edited.write_text("CREATE TABLE d (id bigint);")  # drifted: no longer the applied version
+    with psycopg.connect(tzurot_empty_db, autocommit=True) as conn:
+        conn.execute("DELETE FROM _tzurot_fingerprints")
+    again = deploy(tzurot_empty_db, migrations)
+    assert again.applied_names == [] and again.warnings  # nothing to apply; the drift is reported
+    with psycopg.connect(tzurot_empty_db) as conn:
+        recorded = {(r.migration_name, r.checksum): r.fingerprint for r in fp_mod.read(conn)}
+        rows = {r.migration_name: r.checksum for r in read(conn, "_prisma_migrations")}
+    unchanged = ["20250101000000_init", "20250102000000_c"]
+    files = {name: (migrations / name / "migration.sql").read_text() for name in unchanged}
+    assert recorded == {(name, rows[name]): fingerprint(text) for name, text in files.items()}
