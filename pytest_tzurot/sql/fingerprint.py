@@ -35,6 +35,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from json.encoder import encode_basestring as _json_string  # json.dumps's, ensure_ascii=False
 from typing import Any
 
 from pytest_tzurot.sql.split import Statement, UnterminatedError, split, strip_comments
@@ -46,7 +47,12 @@ ALGORITHM = "tzurot-fp-1"
 
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _OPERATOR_STRING = "+-*/<>=~!@#%^&|`?:$"
-_ASCII_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+# An unquoted ASCII word once folded to lower case; also exactly the quoted identifiers whose
+# quotes are cosmetic (apart from reserved words).
+_FOLDED_WORD = re.compile(r"[a-z_][a-z0-9_$]*")
+# Categories of sqlglot's token types (see _token_kinds); _PLAIN (0, falsy, the common case) is
+# keywords, names, numbers, operators and punctuation.
+_PLAIN, _SEMICOLON, _IDENTIFIER, _STRING, _DOLLAR = range(5)
 _CODE_LANGUAGES = {"sql", "plpgsql"}
 # PostgreSQL's reserved key words (Appendix C, "reserved" and "reserved (can be
 # function or type)"): quoting one of these is never cosmetic.
@@ -95,17 +101,18 @@ def statement_prints(sql: str, statements: Sequence[Statement] | None = None) ->
         except UnterminatedError as exc:
             raise FingerprintError(str(exc)) from None
     prints: list[StatementPrint] = []
+    sha256 = hashlib.sha256
     for stmt in statements:
-        canon, start = _canonical(stmt.text)
-        if not canon:
+        text = stmt.text
+        blob, start = _canonical(text)
+        if blob == "[]":
             continue
-        blob = json.dumps(canon, ensure_ascii=False, separators=(",", ":"))
         prints.append(
             StatementPrint(
                 index=len(prints) + 1,
-                line=stmt.line + stmt.text.count("\n", 0, start),
-                text=stmt.text[start:].strip(),
-                digest=hashlib.sha256(blob.encode()).hexdigest(),
+                line=stmt.line + text.count("\n", 0, start),
+                text=text[start:].strip(),
+                digest=sha256(blob.encode()).hexdigest(),
             )
         )
     return prints
@@ -113,48 +120,93 @@ def statement_prints(sql: str, statements: Sequence[Statement] | None = None) ->
 
 def canonical(statement: str) -> list[Any]:
     """The statement's canonical token sequence (see the module docstring)."""
-    return _canonical(statement)[0]
+    return json.loads(_canonical(statement)[0])
 
 
-def _canonical(statement: str) -> tuple[list[Any], int]:
-    """The canonical token sequence and the offset of the statement's first token."""
+def _canonical(statement: str) -> tuple[str, int]:
+    """The canonical token sequence as JSON text, and the offset of the statement's first token.
+
+    The text is exactly `json.dumps(sequence, ensure_ascii=False, separators=(",", ":"))`
+    (the form the digest is taken over), written item by item as the tokens are read instead
+    of building lists for an encoder. One pass over sqlglot's tokens checks that nothing but
+    whitespace and comments lies between them (else the exact text is compared) and writes
+    the items; dollar-quoted strings are settled after it, since `LANGUAGE` may follow them.
+    """
     tokens = _tokenize(statement)
-    if tokens is not None and not _lossless(statement, tokens):
-        tokens = None
     if tokens is None:
-        # sqlglot cannot tokenize it losslessly: compare the exact text (only the outer layout is ignored).
-        stripped = statement.strip()
-        return ([["raw", stripped]] if stripped else []), len(statement) - len(statement.lstrip())
-    if not tokens:
-        return [], 0
-    words = [_word(statement, t) for t in tokens]
-    code_bodies = _has_code_bodies(words, statement, tokens)
-    names = _token_type_names()
-    out: list[Any] = []
-    prev_end = -2
-    for tok, word in zip(tokens, words, strict=True):
-        raw = statement[tok.start : tok.end + 1]
-        kind = names[tok.token_type]
-        if kind == "SEMICOLON" and tok is tokens[-1]:
-            continue  # a trailing terminator is layout
-        if kind == "HEREDOC_STRING":
-            body = canonical(tok.text) if code_bodies else None
-            out.append(["body", body] if body is not None else ["dollar", tok.text])
-        elif kind == "IDENTIFIER":
-            out.append(_quoted(tok.text))
-        elif _is_string(kind):
-            out.append(["str", kind, raw])
-        elif word is not None:
-            out.append(["w", word])
-        elif not raw.strip(_OPERATOR_STRING):  # only operator characters
-            if out and out[-1][0] == "op" and tok.start == prev_end + 1:
-                out[-1] = ["op", out[-1][1] + raw]  # touching operator characters are one operator
+        return _raw(statement)  # sqlglot cannot tokenize it
+    kinds = _token_kinds()
+    # Folded once for the whole statement and sliced per token: position for position equal
+    # to folding each token (str.lower is ASCII-only on ASCII text; _LOWER maps 1:1).
+    ascii_text = statement.isascii()
+    lowered = statement.lower() if ascii_text else statement.translate(_LOWER)
+    is_word = _FOLDED_WORD.fullmatch
+    quote = _json_string
+    last = tokens[-1] if tokens else None
+    items: list[str] = []  # each item's JSON text
+    append = items.append
+    dollars: list[tuple[int, Any]] = []  # (index in items, token) of dollar-quoted strings
+    op_index, op_text = -2, ""  # the last operator item, to extend with a touching one
+    pos = 0  # just past the previous token
+    for tok in tokens:
+        start = tok.start
+        # The common gaps (none, or only whitespace) are decided without strip_comments.
+        if start != pos and not statement[pos:start].isspace() and _dropped(statement, pos, start):
+            return _raw(statement)
+        end = tok.end + 1
+        kind = kinds[tok.token_type]
+        if not kind or (kind == _SEMICOLON and tok is not last):
+            low = lowered[start:end]
+            if ascii_text or low.isascii():
+                # On folded ASCII text str.isidentifier (a C method, no regex call) is
+                # _FOLDED_WORD without `$`; the regex decides the rare words holding one.
+                word = low.isidentifier() or ("$" in low and is_word(low) is not None)
             else:
-                out.append(["op", raw])
-        else:
-            out.append(["p", raw.translate(_LOWER)])
-        prev_end = tok.end
-    return out, tokens[0].start
+                word = _unicode_word(low)
+            if word:  # letters, digits, `_` and `$`: nothing JSON escapes
+                append(f'["w","{low}"]')
+            elif not low.strip(_OPERATOR_STRING):  # only operator characters (none JSON escapes)
+                if start == pos and op_index == len(items) - 1:
+                    op_text += low  # touching operator characters are one operator
+                    items[-1] = f'["op","{op_text}"]'
+                else:
+                    op_index, op_text = len(items), low
+                    append(f'["op","{low}"]')
+            else:
+                append(f'["p",{quote(low)}]')
+        elif kind == _IDENTIFIER:
+            append(_quoted(tok.text))
+        elif kind == _STRING:
+            append(f'["str","{_token_type_names()[tok.token_type]}",{quote(statement[start:end])}]')
+        elif kind == _DOLLAR:
+            dollars.append((len(items), tok))
+            append(f'["dollar",{quote(tok.text)}]')  # replaced below if the bodies are code
+        # else: the statement's trailing semicolon, which is layout
+        pos = end
+    end = len(statement)  # and after the last token
+    if pos != end and not statement[pos:end].isspace() and _dropped(statement, pos, end):
+        return _raw(statement)
+    if not tokens:
+        return "[]", 0
+    if dollars and _has_code_bodies(_words(lowered, tokens), tokens):
+        for index, tok in dollars:
+            items[index] = f'["body",{_canonical(tok.text)[0]}]'
+    return "[" + ",".join(items) + "]", tokens[0].start
+
+
+def _dropped(statement: str, pos: int, start: int) -> bool:
+    """Whether the gap before a token (at `start`, the previous one ending before `pos`) holds
+    more than comments and whitespace, or the tokens overlap: then sqlglot's reading is not
+    faithful to the text."""
+    return start < pos or bool(strip_comments(statement[pos:start]).strip())
+
+
+def _raw(statement: str) -> tuple[str, int]:
+    """The fallback canonical form (JSON text, first offset): the exact text, only the outer
+    layout ignored."""
+    stripped = statement.strip()
+    offset = len(statement) - len(statement.lstrip())
+    return (f'[["raw",{_json_string(stripped)}]]' if stripped else "[]"), offset
 
 
 @cache
@@ -177,31 +229,22 @@ def _tokenize(text: str) -> list[Any] | None:
         return None
 
 
-def _lossless(text: str, tokens: list[Any]) -> bool:
-    """Whether everything between the tokens is whitespace or comments (nothing was dropped)."""
-    pos = 0
-    for tok in [*tokens, None]:
-        start = len(text) if tok is None else tok.start
-        gap = text[pos:start]
-        if start < pos or (gap.strip() and strip_comments(gap).strip()):
-            return False
-        if tok is not None:
-            pos = tok.end + 1
-    return True
-
-
-def _is_string(kind: str) -> bool:
-    return kind.endswith("_STRING") or kind == "STRING"
-
-
-def _word(statement: str, tok: Any) -> str | None:
-    """The folded text of an unquoted word (keyword or identifier), else None."""
-    raw = statement[tok.start : tok.end + 1]
-    if raw.isascii():  # the common case, decided by one regex (same rule as below for ASCII)
-        return raw.translate(_LOWER) if _ASCII_WORD.fullmatch(raw) else None
-    if raw and (raw[0].isalpha() or raw[0] == "_") and all(c.isalnum() or c in "_$" for c in raw):
-        return raw.translate(_LOWER)
-    return None
+@cache
+def _token_kinds() -> dict[Any, int]:
+    """Every sqlglot token type's category (a dict lookup instead of name comparisons)."""
+    kinds: dict[Any, int] = {}
+    for member, name in _token_type_names().items():
+        if name == "HEREDOC_STRING":
+            kinds[member] = _DOLLAR
+        elif name == "IDENTIFIER":
+            kinds[member] = _IDENTIFIER
+        elif name.endswith("_STRING") or name == "STRING":
+            kinds[member] = _STRING
+        elif name == "SEMICOLON":
+            kinds[member] = _SEMICOLON
+        else:
+            kinds[member] = _PLAIN
+    return kinds
 
 
 @cache
@@ -212,15 +255,33 @@ def _token_type_names() -> dict[Any, str]:
     return {member: member.name for member in TokenType}
 
 
-def _quoted(name: str) -> list[str]:
-    """A quoted identifier: equal to the unquoted word only when quoting changes nothing."""
-    plain = name and (name[0].isalpha() or name[0] == "_") and all(c.isalnum() or c in "_$" for c in name)
-    if plain and name.isascii() and name == name.translate(_LOWER) and name not in _RESERVED:
-        return ["w", name]
-    return ["q", name]
+def _unicode_word(low: str) -> bool:
+    """Whether a token's text is a word by Unicode's letters and digits: the rule for non-ASCII
+    words (on ASCII text it is `[A-Za-z_][A-Za-z0-9_$]*`, so `_FOLDED_WORD` once folded)."""
+    return bool(low) and (low[0].isalpha() or low[0] == "_") and all(c.isalnum() or c in "_$" for c in low)
 
 
-def _has_code_bodies(words: list[str | None], statement: str, tokens: list[Any]) -> bool:
+def _words(lowered: str, tokens: list[Any]) -> list[str | None]:
+    """Each token's folded text if it is an unquoted word (keyword or identifier), else None,
+    by the same rule as `_canonical`'s loop, whatever the token's type; `lowered` is the
+    statement folded by `_canonical`. Only needed for statements holding dollar quotes."""
+    words: list[str | None] = []
+    for tok in tokens:
+        low = lowered[tok.start : tok.end + 1]
+        word = _FOLDED_WORD.fullmatch(low) or (not low.isascii() and _unicode_word(low))
+        words.append(low if word else None)
+    return words
+
+
+def _quoted(name: str) -> str:
+    """A quoted identifier's item (JSON text): equal to the unquoted word only when quoting
+    changes nothing (a plain ASCII identifier, already lower case, not a reserved word)."""
+    if _FOLDED_WORD.fullmatch(name) and name not in _RESERVED:
+        return f'["w","{name}"]'  # [a-z0-9_$] only: nothing to escape
+    return f'["q",{_json_string(name)}]'
+
+
+def _has_code_bodies(words: list[str | None], tokens: list[Any]) -> bool:
     """Whether dollar-quoted strings in this statement are SQL or PL/pgSQL code."""
     seq = [w for w in words if w is not None]
     if seq[:1] == ["do"]:
