@@ -150,7 +150,8 @@ def _apply_plan(
     conn.execute(sql.SQL(";\n").join(_setup_sql(history_table, schema)))
     by_name = {m.name: m for m in migrations}
     pending = [by_name[step.name] for step in plan.planned]
-    unprinted = _unprinted(conn, migrations, rows, history_table)
+    have = fingerprints.recorded(conn, history_table)  # stable while the lock is held
+    unprinted = _unprinted(migrations, rows, have)
     applied: list[AppliedMigration] = []
     with fingerprinter(pending + unprinted) as prints:
         try:
@@ -164,7 +165,7 @@ def _apply_plan(
                 recorded = [by_name[m.name] for m in applied] + unprinted
                 found = prints.results([m.name for m in recorded])
                 fingerprints.record_many(
-                    conn, [(m.name, m.checksum, found[m.name]) for m in recorded], history_table
+                    conn, [(m.name, m.checksum, found[m.name]) for m in recorded], history_table, have
                 )
     return DeployResult(
         applied=tuple(applied), planned=plan.planned, warnings=plan.warnings,
@@ -187,17 +188,13 @@ def _setup_sql(history_table: str, schema: str | None) -> list[sql.Composable]:
     ]
 
 
-def _unprinted(conn: psycopg.Connection, migrations: Sequence[Migration], rows: Sequence[HistoryRow],
-               history_table: str) -> list[Migration]:
+def _unprinted(migrations: Sequence[Migration], rows: Sequence[HistoryRow],
+               have: set[tuple[str, str]]) -> list[Migration]:
     """Applied migrations whose file is byte for byte the applied version (same checksum) but
-    that have no fingerprint yet: applied by Prisma, or by a deploy killed before it recorded
-    them. Their fingerprints are recorded with this deploy's."""
+    that have no fingerprint yet (`have`): applied by Prisma, or by a deploy killed before it
+    recorded them. Their fingerprints are recorded with this deploy's."""
     applied = {(r.migration_name, r.checksum) for r in rows if r.is_applied}
-    candidates = [m for m in migrations if (m.name, m.checksum) in applied]
-    if not candidates:
-        return []
-    have = fingerprints.recorded(conn, history_table)
-    return [m for m in candidates if (m.name, m.checksum) not in have]
+    return [m for m in migrations if (m.name, m.checksum) in applied and (m.name, m.checksum) not in have]
 
 
 def _watch_client(conn: psycopg.Connection) -> None:

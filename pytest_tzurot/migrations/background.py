@@ -55,9 +55,14 @@ class Fingerprinter(Protocol):
         ...
 
 
+# Below this many, computing in the caller costs less than starting a child (~3 ms) or a thread.
+_BACKGROUND_FROM = 8
+
+
 def fingerprinter(migrations: Sequence[Migration]) -> Fingerprinter:
-    """A forked child when this process can fork safely, else a worker thread."""
-    if not migrations:
+    """A forked child when this process can fork safely, else a worker thread; for a handful of
+    migrations, the caller itself at the end."""
+    if len(migrations) < _BACKGROUND_FROM:
         return _InCaller(migrations)
     if _fork_is_safe():
         return _ForkedChild(migrations)

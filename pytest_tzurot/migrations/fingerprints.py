@@ -89,22 +89,40 @@ def record(conn: psycopg.Connection, migration_name: str, checksum: str, fingerp
     )
 
 
-def record_many(conn: psycopg.Connection, rows: Sequence[tuple[str, str, str | None]],
-                history_table: str = "_prisma_migrations") -> None:
-    """Insert (or refresh) many `(migration_name, checksum, fingerprint)` rows in one statement."""
+def record_many(
+    conn: psycopg.Connection,
+    rows: Sequence[tuple[str, str, str | None]],
+    history_table: str = "_prisma_migrations",
+    existing: set[tuple[str, str]] | None = None,
+) -> None:
+    """Insert (or refresh) many `(migration_name, checksum, fingerprint)` rows, in one transaction.
+
+    `existing` is `recorded()` when the caller already has it (read under the migration lock,
+    so still true). New rows go in with one COPY, much cheaper than a multi-row INSERT;
+    existing ones (rare: a migration re-applied after `resolve --rolled-back`) are updated.
+    """
     if not rows:
         return
-    names, checksums, prints = (list(column) for column in zip(*rows, strict=True))
-    conn.execute(
-        sql.SQL(
-            "INSERT INTO {table} (migration_name, checksum, fingerprint, recorded_at)"
-            " SELECT migration_name, checksum, fingerprint, now()"
-            " FROM unnest(%s::text[], %s::text[], %s::text[]) AS r(migration_name, checksum, fingerprint)"
-            " ON CONFLICT (migration_name, checksum)"
-            " DO UPDATE SET fingerprint = EXCLUDED.fingerprint, recorded_at = EXCLUDED.recorded_at"
-        ).format(table=identifier(history_table)),
-        (names, checksums, prints),
-    )
+    have = recorded(conn, history_table) if existing is None else existing
+    new = [row for row in rows if (row[0], row[1]) not in have]
+    old = [row for row in rows if (row[0], row[1]) in have]
+    table = identifier(history_table)
+    with conn.transaction():
+        if new:
+            copy = sql.SQL("COPY {table} (migration_name, checksum, fingerprint) FROM STDIN")
+            with conn.cursor().copy(copy.format(table=table)) as target:
+                for row in new:
+                    target.write_row(row)
+        if old:
+            names, checksums, prints = (list(column) for column in zip(*old, strict=True))
+            conn.execute(
+                sql.SQL(
+                    "UPDATE {table} AS t SET fingerprint = r.fingerprint, recorded_at = now() FROM"
+                    " unnest(%s::text[], %s::text[], %s::text[]) AS r(migration_name, checksum, fingerprint)"
+                    " WHERE t.migration_name = r.migration_name AND t.checksum = r.checksum"
+                ).format(table=table),
+                (names, checksums, prints),
+            )
 
 
 def recorded(conn: psycopg.Connection, history_table: str = "_prisma_migrations") -> set[tuple[str, str]]:

@@ -204,3 +204,21 @@ def test_applied_migrations_without_a_fingerprint_get_one_from_their_unchanged_f
     unchanged = ["20250101000000_init", "20250102000000_c"]
     files = {name: (migrations / name / "migration.sql").read_text() for name in unchanged}
     assert recorded == {(name, rows[name]): fingerprint(text) for name, text in files.items()}
+
+
+def test_a_migration_applied_again_refreshes_its_fingerprint_row(tzurot_empty_db: str, migrations: Path):
+    """History rows deleted by hand (the side table kept): the re-applied migrations update their
+    existing fingerprint rows instead of failing on the key."""
+    deploy(tzurot_empty_db, migrations)
+    with psycopg.connect(tzurot_empty_db, autocommit=True) as conn:
+        conn.execute("DROP TABLE a, b, c, d")
+        conn.execute("DELETE FROM _prisma_migrations")
+        conn.execute("UPDATE _tzurot_fingerprints SET fingerprint = 'stale',"
+                     " recorded_at = now() - interval '1 day'")
+    assert len(deploy(tzurot_empty_db, migrations).applied) == 3
+    with psycopg.connect(tzurot_empty_db) as conn:
+        rows = fp_mod.read(conn)
+        fresh = conn.execute("SELECT bool_and(recorded_at > now() - interval '1 hour')"
+                             " FROM _tzurot_fingerprints")
+        assert fresh.fetchone() == (True,)
+    assert len(rows) == 3 and all(r.fingerprint not in (None, "stale") for r in rows)

@@ -14,8 +14,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pytest_tzurot.migrations import deploy, status
+from pytest_tzurot.migrations import deploy, fingerprints, status
 from pytest_tzurot.migrations.history import read
+from pytest_tzurot.sql.fingerprint import fingerprint
 
 pytestmark = pytest.mark.integration
 
@@ -34,12 +35,12 @@ def write(root: Path, name: str, body: str) -> None:
 def test_eight_concurrent_deploys_apply_each_migration_exactly_once(tzurot_empty_db: str, tmp_path: Path):
     root = tmp_path / "migrations"
     write(root, "001_log", "CREATE TABLE applications (migration text NOT NULL);\n")
-    for n in range(2, 7):
+    for n in range(2, 10):  # 10 migrations: enough for the forked fingerprint child
         # a second run of any of these would fail (CREATE TABLE) or double-count (INSERT)
         write(root, f"00{n}_step", f"CREATE TABLE step_{n} (id int);\n"
                                    f"INSERT INTO applications VALUES ('00{n}_step');\n")
-    write(root, "007_index", "CREATE INDEX CONCURRENTLY step_2_id ON step_2 (id);\n"
-                             "INSERT INTO applications VALUES ('007_index');\n")
+    write(root, "010_index", "CREATE INDEX CONCURRENTLY step_2_id ON step_2 (id);\n"
+                             "INSERT INTO applications VALUES ('010_index');\n")
     procs = [tzurot("migrate", "deploy", "--dsn", tzurot_empty_db, "--dir", str(root), cwd=tmp_path)
              for _ in range(8)]
     results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
@@ -50,9 +51,12 @@ def test_eight_concurrent_deploys_apply_each_migration_exactly_once(tzurot_empty
     with psycopg.connect(tzurot_empty_db) as conn:
         rows = read(conn, "_prisma_migrations")
         counts = dict(conn.execute("SELECT migration, count(*) FROM applications GROUP BY 1").fetchall())
+        printed = {r.migration_name: r.fingerprint for r in fingerprints.read(conn)}
     assert sorted(r.migration_name for r in rows) == sorted(p.name for p in root.iterdir())
     assert all(r.is_applied for r in rows)
-    assert counts == {f"00{n}_step": 1 for n in range(2, 7)} | {"007_index": 1}
+    assert counts == {f"00{n}_step": 1 for n in range(2, 10)} | {"010_index": 1}
+    # the deploying process was single-threaded: a forked child computed these
+    assert printed == {p.name: fingerprint((p / "migration.sql").read_text()) for p in root.iterdir()}
 
 
 def test_sigkill_during_a_transactional_migration_leaves_nothing(tzurot_empty_db: str, tmp_path: Path):
