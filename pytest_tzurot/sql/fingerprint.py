@@ -4,7 +4,8 @@ Each statement (split as psql does) is read with sqlglot's PostgreSQL
 tokenizer and reduced to a canonical token sequence:
 
 - comments, whitespace, blank lines, keyword case and the `;` terminator
-  style disappear;
+  style disappear (also inside the keyword pairs sqlglot reads as one token,
+  such as `ORDER BY` or `PRIMARY KEY`);
 - unquoted words fold to lower case (ASCII only, as PostgreSQL does), quoted
   identifiers stay exact, and `"memories"` equals `memories` only when the
   quoted text is what folding would give (lower case, a plain identifier and
@@ -43,7 +44,7 @@ from pytest_tzurot.sql.split import Statement, UnterminatedError, split, strip_c
 # Bumped whenever the canonical form changes, so fingerprints recorded by an
 # older algorithm never compare equal by accident (they differ, and the
 # caller falls back to the git history or refuses).
-ALGORITHM = "tzurot-fp-1"
+ALGORITHM = "tzurot-fp-2"  # 2: keyword pairs sqlglot reads as one token count as words
 
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _OPERATOR_STRING = "+-*/<>=~!@#%^&|`?:$"
@@ -172,6 +173,10 @@ def _canonical(statement: str) -> tuple[str, int]:
                 else:
                     op_index, op_text = len(items), low
                     append(f'["op","{low}"]')
+            elif len(parts := low.split()) > 1 and all(part.isidentifier() for part in parts):
+                # sqlglot reads some keyword pairs (ORDER BY, PRIMARY KEY, DOUBLE PRECISION) as one
+                # token, whitespace included: as separate words, their spacing stays layout.
+                items.extend(f'["w","{part}"]' for part in parts)
             else:
                 append(f'["p",{quote(low)}]')
         elif kind == _IDENTIFIER:

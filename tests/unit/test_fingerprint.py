@@ -43,6 +43,9 @@ COSMETIC = {
     "keyword case": (INDEX, INDEX.replace("CREATE INDEX IF NOT EXISTS", "create index if not exists")
                      .replace("USING", "using").replace("WITH", "with")),
     "unquoted identifier case": ("CREATE TABLE t (a int);", 'CREATE TABLE T (A INT);'),
+    "spacing inside a keyword pair sqlglot reads as one token": (
+        "CREATE TABLE t (a int PRIMARY KEY); SELECT a FROM t GROUP BY a ORDER BY a;",
+        "CREATE TABLE t (a int PRIMARY\n    KEY); SELECT a FROM t GROUP  BY a ORDER /* by a */ BY a;"),
     "needless quotes": ("CREATE TABLE memories (id int);", 'CREATE TABLE "memories" ("id" int);'),
     "trailing semicolon": (INDEX.rstrip().rstrip(";"), INDEX),
     "terminator on its own line": (TABLE, TABLE.replace(");\nCREATE", ")\n;\nCREATE")),
