@@ -185,6 +185,8 @@ def _run_child(migrations: Sequence[Migration], read_fd: int, write_fd: int) -> 
         # The collector would walk (and so copy) every page of the parent's heap, and could run
         # finalizers of the parent's objects, such as a connection's, from here.
         gc.disable()
+        with suppress(OSError):
+            os.nice(10)  # when cores are scarce, the deploy itself (parent and server) goes first
         data = json.dumps(_compute(migrations)).encode()
         view = memoryview(data)
         while view:

@@ -144,11 +144,53 @@ _QUOTE_STARTS = frozenset("-/'\"$")  # where `skip_quoted` may find a comment, q
 _DIGITS = frozenset("0123456789")  # a number (not str.isdigit: other scripts' digits are word characters)
 
 
+# A script's tokens as far as splitting a plain script goes (`_split_plain`): runs of ordinary
+# text, complete quoted identifiers and string literals, `--` comments, parentheses and `;`.
+_PLAIN_TOKEN = re.compile(r"""[^"'();/$-]+|"[^"]*"|'[^']*'|--[^\n]*|[();]|[-/]|["']""")
+
+
 def split(text: str) -> list[Statement]:
     """The script's statements in order, empty ones (only comments) left out.
 
     Raises UnterminatedError when a quote, comment or dollar body never closes.
     """
+    plain = _split_plain(text)
+    return plain if plain is not None else _split(text)
+
+
+def _split_plain(text: str) -> list[Statement] | None:
+    """`split(text)` for the common script, one regex call per token; None when the script holds
+    anything that needs the full scanner: a dollar sign, a block comment, a routine (whose
+    `BEGIN ATOMIC` body nests), an E'...' string, a doubled or unterminated quote."""
+    lowered = text.lower()
+    if "$" in text or "/*" in text or "function" in lowered or "procedure" in lowered:
+        return None
+    statements: list[Statement] = []
+    start = 0
+    parens = 0
+    for token in _PLAIN_TOKEN.finditer(text):
+        begin, end = token.span()
+        ch = text[begin]
+        if ch == ";":
+            if parens == 0:
+                _append(statements, text, start, begin)
+                start = end
+        elif ch == "(":
+            parens += 1
+        elif ch == ")":
+            parens = max(0, parens - 1)
+        elif (ch == "'" or ch == '"') and (
+            end - begin == 1  # never closed
+            or text.startswith(ch, end)  # a doubled quote inside
+            or (ch == "'" and text[begin - 1 : begin] in ("e", "E"))  # maybe E'...', with escapes
+        ):
+            return None
+    _append(statements, text, start, len(text))
+    return statements
+
+
+def _split(text: str) -> list[Statement]:
+    """The full scanner behind `split`."""
     statements: list[Statement] = []
     start = 0
     i = 0

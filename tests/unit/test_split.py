@@ -76,3 +76,35 @@ def test_unterminated(sql: str, what: str, line: int, column: int):
 
 def test_strip_comments_keeps_strings():
     assert strip_comments("SELECT '--x' -- gone\n, /* gone */ 1") == "SELECT '--x'  ,   1"
+
+
+PLAIN_SCRIPTS = [
+    "CREATE TABLE \"User\" (\"id\" SERIAL PRIMARY KEY, note text DEFAULT 'a;b');\n-- done; really\nSELECT 1;",
+    "INSERT INTO t VALUES ('x', \"y\"); ; SELECT (1; 2); SELECT 3",
+    "ALTER TABLE a ADD b int -- trailing comment; no statement\n",
+    "  \n-- only a comment\n",
+    "SELECT 1 - -2; SELECT 4 / 2;",
+]
+FULL_ONLY = [
+    "SELECT $$a;b$$;",  # dollar body
+    "SELECT 1 /* ; */;",  # block comment
+    "CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT 1; END;",  # routine body
+    "SELECT E'it\\'s;'; SELECT 2;",  # escape string
+    "SELECT 'it''s; fine'; SELECT \"a\"\"b\";",  # doubled quotes
+    "SELECT 'never closed;",  # unterminated
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_SCRIPTS)
+def test_plain_scripts_take_the_fast_path_with_the_full_scanners_result(text: str):
+    from pytest_tzurot.sql.split import _split, _split_plain
+
+    assert _split_plain(text) is not None
+    assert _split_plain(text) == _split(text)
+
+
+@pytest.mark.parametrize("text", FULL_ONLY)
+def test_anything_else_is_left_to_the_full_scanner(text: str):
+    from pytest_tzurot.sql.split import _split_plain
+
+    assert _split_plain(text) is None
