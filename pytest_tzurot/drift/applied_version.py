@@ -16,6 +16,7 @@ from pytest_tzurot.drift.git import GitError, Repo, find_repo
 from pytest_tzurot.migrations.checksums import matches
 from pytest_tzurot.migrations.fingerprints import FingerprintRow
 from pytest_tzurot.migrations.history import HistoryRow
+from pytest_tzurot.sql.fingerprint import ALGORITHM, is_current
 
 SIDE_TABLE = "side table"
 GIT = "git"
@@ -60,6 +61,9 @@ def find(row: HistoryRow, path: Path | None, side_rows: list[FingerprintRow],
         searched.append(f"no _tzurot_fingerprints row for {row.migration_name} (applied by another tool?)")
     elif side.fingerprint is None:
         searched.append("its _tzurot_fingerprints row has no fingerprint (the SQL could not be read)")
+    elif not is_current(side.fingerprint):
+        searched.append(f"its _tzurot_fingerprints row was recorded by an older fingerprint algorithm "
+                        f"(this one is {ALGORITHM})")
     else:
         versions.append(AppliedVersion(SIDE_TABLE, fingerprint=side.fingerprint))
     wanted = [row.checksum] + ([side.checksum] if side is not None else [])

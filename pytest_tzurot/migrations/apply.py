@@ -165,7 +165,7 @@ def _apply_plan(
                 recorded = [by_name[m.name] for m in applied] + unprinted
                 found = prints.results([m.name for m in recorded])
                 fingerprints.record_many(
-                    conn, [(m.name, m.checksum, found[m.name]) for m in recorded], history_table, have
+                    conn, [(m.name, m.checksum, found[m.name]) for m in recorded], history_table, have.keys()
                 )
     return DeployResult(
         applied=tuple(applied), planned=plan.planned, warnings=plan.warnings,
@@ -189,12 +189,23 @@ def _setup_sql(history_table: str, schema: str | None) -> list[sql.Composable]:
 
 
 def _unprinted(migrations: Sequence[Migration], rows: Sequence[HistoryRow],
-               have: set[tuple[str, str]]) -> list[Migration]:
+               have: dict[tuple[str, str], str | None]) -> list[Migration]:
     """Applied migrations whose file is byte for byte the applied version (same checksum) but
-    that have no fingerprint yet (`have`): applied by Prisma, or by a deploy killed before it
-    recorded them. Their fingerprints are recorded with this deploy's."""
+    that have no fingerprint yet, or one of an older algorithm (`have`): applied by Prisma, by
+    a deploy killed before it recorded them, or by an older tzurot. Their fingerprints are
+    recorded with this deploy's."""
     applied = {(r.migration_name, r.checksum) for r in rows if r.is_applied}
-    return [m for m in migrations if (m.name, m.checksum) in applied and (m.name, m.checksum) not in have]
+    return [
+        m for m in migrations
+        if (key := (m.name, m.checksum)) in applied and (key not in have or _stale(have[key]))
+    ]
+
+
+def _stale(value: str | None) -> bool:
+    """A fingerprint of another algorithm (None, SQL that could not be read, stays as it is)."""
+    from pytest_tzurot.sql.fingerprint import is_current
+
+    return value is not None and not is_current(value)
 
 
 def _watch_client(conn: psycopg.Connection) -> None:

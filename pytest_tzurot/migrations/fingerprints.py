@@ -10,7 +10,7 @@ real ones. The table lives in the history table's schema.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -93,7 +93,7 @@ def record_many(
     conn: psycopg.Connection,
     rows: Sequence[tuple[str, str, str | None]],
     history_table: str = "_prisma_migrations",
-    existing: set[tuple[str, str]] | None = None,
+    existing: Collection[tuple[str, str]] | None = None,
 ) -> None:
     """Insert (or refresh) many `(migration_name, checksum, fingerprint)` rows, in one transaction.
 
@@ -103,7 +103,7 @@ def record_many(
     """
     if not rows:
         return
-    have = recorded(conn, history_table) if existing is None else existing
+    have = recorded(conn, history_table).keys() if existing is None else existing
     new = [row for row in rows if (row[0], row[1]) not in have]
     old = [row for row in rows if (row[0], row[1]) in have]
     table = identifier(history_table)
@@ -125,12 +125,14 @@ def record_many(
             )
 
 
-def recorded(conn: psycopg.Connection, history_table: str = "_prisma_migrations") -> set[tuple[str, str]]:
-    """The `(migration_name, checksum)` pairs that have a row; the table must exist."""
+def recorded(conn: psycopg.Connection, history_table: str = "_prisma_migrations",
+             ) -> dict[tuple[str, str], str | None]:
+    """Every `(migration_name, checksum)` with a row, and its fingerprint; the table must exist."""
     rows = conn.execute(
-        sql.SQL("SELECT migration_name, checksum FROM {table}").format(table=identifier(history_table))
+        sql.SQL("SELECT migration_name, checksum, fingerprint FROM {table}").format(
+            table=identifier(history_table))
     ).fetchall()
-    return {(name, checksum) for name, checksum in rows}
+    return {(name, checksum): value for name, checksum, value in rows}
 
 
 def read(conn: psycopg.Connection, history_table: str = "_prisma_migrations") -> list[FingerprintRow]:

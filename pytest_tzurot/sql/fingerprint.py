@@ -41,9 +41,8 @@ from typing import Any
 
 from pytest_tzurot.sql.split import Statement, UnterminatedError, split, strip_comments
 
-# Bumped whenever the canonical form changes, so fingerprints recorded by an
-# older algorithm never compare equal by accident (they differ, and the
-# caller falls back to the git history or refuses).
+# Bumped whenever the canonical form changes. A fingerprint starts with it, so one recorded by
+# another algorithm is recognised as such (`is_current`) and never compared.
 ALGORITHM = "tzurot-fp-2"  # 2: keyword pairs sqlglot reads as one token count as words
 
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -85,12 +84,19 @@ class StatementPrint:
 
 
 def fingerprint(sql: str, statements: Sequence[Statement] | None = None) -> str:
-    """Hex SHA-256 over the canonical statements; raises FingerprintError if unsplittable.
-    `statements` is `split(sql)` (BOM removed) when the caller already has it: not split twice."""
+    """`ALGORITHM:hex SHA-256` over the canonical statements; raises FingerprintError if
+    unsplittable. `statements` is `split(sql)` (BOM removed) when the caller already has it:
+    not split twice. The prefix tells a value of another algorithm (`is_current`)."""
     digest = hashlib.sha256(ALGORITHM.encode())
     for stmt in statement_prints(sql, statements):
         digest.update(b"\x00" + stmt.digest.encode())
-    return digest.hexdigest()
+    return f"{ALGORITHM}:{digest.hexdigest()}"
+
+
+def is_current(value: str) -> bool:
+    """Whether a recorded fingerprint was computed by this ALGORITHM (`tzurot-fp-1` values are
+    bare hex): one of another algorithm proves nothing, either way, about an edit."""
+    return value.startswith(ALGORITHM + ":")
 
 
 def statement_prints(sql: str, statements: Sequence[Statement] | None = None) -> list[StatementPrint]:

@@ -288,3 +288,37 @@ def test_missing_renamed_and_bad_input(
     assert code == 2 and "migrations directory not found" in err
     code, _, err = tzurot(capsys, "drift", "check", "--dsn", tzurot_empty_db, "--config", str(repo / "x.yml"))
     assert code == 2 and "x.yml" in err
+
+
+def test_a_fingerprint_of_an_older_algorithm_proves_nothing_and_deploys_refresh_it(
+    tzurot_empty_db: str, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A side-table value of tzurot-fp-1 (bare hex) is neither proof nor disproof of an edit; a
+    deploy replaces it while the file is still the applied version."""
+    from pytest_tzurot.sql.fingerprint import ALGORITHM, fingerprint
+
+    directory = repo / "migrations"
+    name = "20250101000000_a"
+    applied = "CREATE TABLE a (id int);\n"
+    path = write(directory, name, applied)  # never committed: git cannot help either
+    deploy(tzurot_empty_db, directory)
+    old_value = fingerprint(applied).partition(":")[2]  # how tzurot-fp-1 stored it
+    with psycopg.connect(tzurot_empty_db, autocommit=True) as conn:
+        conn.execute("UPDATE _tzurot_fingerprints SET fingerprint = %s", (old_value,))
+    common = ("--dsn", tzurot_empty_db, "--dir", str(directory))
+
+    path.write_text("-- cosmetic\n" + applied)
+    code, _, err = tzurot(capsys, "drift", "fix", name, *common)
+    assert code == 1
+    assert f"refused {name}: cannot prove the edit is cosmetic: the applied version was not found: " \
+           f"its _tzurot_fingerprints row was recorded by an older fingerprint algorithm (this one is " \
+           f"{ALGORITHM})" in err
+
+    path.write_text(applied)  # the applied bytes again: the next deploy refreshes the value
+    assert deploy(tzurot_empty_db, directory).applied_names == []
+    with psycopg.connect(tzurot_empty_db) as conn:
+        value = conn.execute("SELECT fingerprint FROM _tzurot_fingerprints").fetchone()
+    assert value == (fingerprint(applied),)
+    path.write_text("-- cosmetic\n" + applied)
+    code, out, _ = tzurot(capsys, "drift", "fix", name, *common)
+    assert code == 0 and "cosmetic edit, proved by the _tzurot_fingerprints side table" in out

@@ -136,6 +136,11 @@ def test_unterminated_text_is_an_error_not_a_guess() -> None:
         fingerprint("SELECT 'oops;")
 
 
-def test_fingerprint_is_a_hex_digest() -> None:
+def test_fingerprint_is_the_algorithm_and_a_hex_digest() -> None:
+    from pytest_tzurot.sql.fingerprint import ALGORITHM, is_current
+
     value = fingerprint(INDEX)
-    assert len(value) == 64 and int(value, 16) >= 0
+    algorithm, _, digest = value.partition(":")
+    assert algorithm == ALGORITHM and len(digest) == 64 and int(digest, 16) >= 0
+    assert is_current(value)
+    assert not is_current(digest)  # a bare hex value is tzurot-fp-1's: never compared

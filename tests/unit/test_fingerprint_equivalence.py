@@ -71,4 +71,6 @@ def test_digests_are_pinned() -> None:
          "37529c3120f51093d2e4daee10a1a0362a82af06253c0090b985aafae5c22c77"),
         (3, 4, "SELECT a <-> b", "702fc823561bda0a41447de780b48ba6ff48ec390b1211b4ffa7935dc89cc37c"),
     ]
-    assert fingerprint(SCRIPT) == "921329a0ce1b769ccc49d987840037889c43aa241b1a94a84af7b576084d61a7"
+    assert fingerprint(SCRIPT) == (
+        "tzurot-fp-2:921329a0ce1b769ccc49d987840037889c43aa241b1a94a84af7b576084d61a7"
+    )
