@@ -50,6 +50,7 @@ from pytest_tzurot.migrations.transactions import (
     leading_words,
     non_transactional,
 )
+from pytest_tzurot.sql.fingerprint import is_current
 from pytest_tzurot.sql.split import Statement
 
 APPLICATION_NAME = "tzurot migrate"
@@ -153,6 +154,13 @@ def _apply_plan(
     have = fingerprints.recorded(conn, history_table)  # stable while the lock is held
     unprinted = _unprinted(migrations, rows, have)
     applied: list[AppliedMigration] = []
+
+    def record_fingerprints() -> None:
+        recorded = [by_name[m.name] for m in applied] + unprinted
+        found = prints.results([m.name for m in recorded])
+        rows = [(m.name, m.checksum, found[m.name]) for m in recorded]
+        fingerprints.record_many(conn, rows, history_table, have.keys())
+
     with fingerprinter(pending + unprinted) as prints:
         try:
             for migration, step in zip(pending, plan.planned, strict=True):
@@ -160,13 +168,14 @@ def _apply_plan(
                 applied.append(done)
                 if progress is not None:
                     progress(done)
-        finally:
+        except Exception:
+            # The migrations applied before the failure keep their fingerprints; the failure
+            # itself is what the caller must see, so recording them is best effort here.
             if not (conn.broken or conn.closed):
-                recorded = [by_name[m.name] for m in applied] + unprinted
-                found = prints.results([m.name for m in recorded])
-                fingerprints.record_many(
-                    conn, [(m.name, m.checksum, found[m.name]) for m in recorded], history_table, have.keys()
-                )
+                with suppress(psycopg.Error):
+                    record_fingerprints()
+            raise
+        record_fingerprints()
     return DeployResult(
         applied=tuple(applied), planned=plan.planned, warnings=plan.warnings,
         already_applied=plan.already_applied, remaining=plan.remaining,
@@ -203,8 +212,6 @@ def _unprinted(migrations: Sequence[Migration], rows: Sequence[HistoryRow],
 
 def _stale(value: str | None) -> bool:
     """A fingerprint of another algorithm (None, SQL that could not be read, stays as it is)."""
-    from pytest_tzurot.sql.fingerprint import is_current
-
     return value is not None and not is_current(value)
 
 

@@ -176,15 +176,15 @@ def _run_child(migrations: Sequence[Migration], read_fd: int, write_fd: int) -> 
     """The forked child's whole life: never returns, never raises."""
     code = 1
     try:
+        # The collector would walk (and so copy) every page of the parent's heap, and could run
+        # finalizers of the parent's objects, such as a connection's, from here.
+        gc.disable()
         # Hold none of the parent's files: were the parent killed, its database connection must
         # close at once (the server then rolls back and frees the lock), not when the child ends.
         for fd in [int(name) for name in os.listdir("/proc/self/fd")]:
             if fd > 2 and fd != write_fd:
                 with suppress(OSError):
                     os.close(fd)
-        # The collector would walk (and so copy) every page of the parent's heap, and could run
-        # finalizers of the parent's objects, such as a connection's, from here.
-        gc.disable()
         with suppress(OSError):
             os.nice(10)  # when cores are scarce, the deploy itself (parent and server) goes first
         data = json.dumps(_compute(migrations)).encode()
