@@ -22,6 +22,7 @@ from their files, whenever a file's checksum proves it is the applied version.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import time
 import uuid
@@ -151,6 +152,7 @@ def _apply_plan(
     conn.execute(sql.SQL(";\n").join(_setup_sql(history_table, schema)))
     by_name = {m.name: m for m in migrations}
     pending = [by_name[step.name] for step in plan.planned]
+    _bind_plan(conn, [m for m, step in zip(pending, plan.planned, strict=True) if _one_query(m, step)])
     have = fingerprints.recorded(conn, history_table)  # stable while the lock is held
     unprinted = _unprinted(migrations, rows, have)
     applied: list[AppliedMigration] = []
@@ -183,8 +185,9 @@ def _apply_plan(
 
 
 def _setup_sql(history_table: str, schema: str | None) -> list[sql.Composable]:
-    """The statements every deploy runs before applying anything, sent as one query: the URL's
-    schema (as Prisma creates it), both tables, and the prepared history-row insert."""
+    """The statements every deploy runs before applying anything, sent as one query (they hold
+    no value): the URL's schema (as Prisma creates it), both tables, and the prepared insert
+    of the next planned history row."""
     statements: list[sql.Composable] = []
     if schema:
         statements.append(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
@@ -192,8 +195,8 @@ def _setup_sql(history_table: str, schema: str | None) -> list[sql.Composable]:
         *statements,
         history.create_sql(history_table),
         fingerprints.create_sql(history_table),
-        sql.SQL("PREPARE {} (text, text, text, integer) AS {}").format(
-            sql.Identifier(_RECORD_STATEMENT), _record_sql(history_table, ("$1", "$2", "$3", "$4"))),
+        sql.SQL("PREPARE {} AS {}").format(
+            sql.Identifier(_RECORD_STATEMENT), _planned_record_sql(history_table)),
     ]
 
 
@@ -299,8 +302,8 @@ def _apply(
     if not step.transactional:
         with server_busy():
             _apply_statement_by_statement(conn, migration, history_table)
-    elif step.statements == len(migration.statements):  # no BEGIN/COMMIT of its own (`_planned`)
-        _apply_as_one_query(conn, migration, history_table, server_busy)
+    elif _one_query(migration, step):
+        _apply_as_one_query(conn, migration, server_busy)
     else:  # the file has its own BEGIN/COMMIT: they must be dropped, statement by statement
         with server_busy():
             _apply_in_transaction(conn, migration, history_table)
@@ -308,28 +311,29 @@ def _apply(
                             time.perf_counter() - started)
 
 
+def _one_query(migration: Migration, step: PlannedMigration) -> bool:
+    """Whether the migration is sent as one query: transactional, without BEGIN/COMMIT of its
+    own (`_planned` counted every statement as executable)."""
+    return step.transactional and step.statements == len(migration.statements)
+
+
 def _apply_as_one_query(
     conn: psycopg.Connection,
     migration: Migration,
-    history_table: str,
     server_busy: Callable[[], AbstractContextManager[object]],
 ) -> None:
-    """BEGIN, the file as written, the history row with the fingerprint and COMMIT, sent as one
-    simple-protocol query: one round trip and one parse, as `psql -1 -f` would do.
+    """BEGIN, the file as written, the history row and COMMIT, sent as one simple-protocol
+    query: one round trip and one parse, as `psql -1 -f` would do.
 
     Only for files without transaction control of their own (they could end the runner's
-    transaction early). The history row's values are bound client-side by psycopg's
-    ClientCursor (the documented way to send parameters with several statements), so nothing
-    is formatted by hand. On an error the transaction is rolled back: nothing of the migration
-    stays, and `_locate_failure` names the statement.
+    transaction early). The query holds no value at all: `EXECUTE tzurot_record` takes this
+    migration's row from the plan bound into the session beforehand (`_bind_plan`). On an
+    error the transaction is rolled back: nothing of the migration stays (the plan's counter
+    included), and `_locate_failure` names the statement.
     """
-    record = psycopg.ClientCursor(conn).mogrify(
-        f"EXECUTE {_RECORD_STATEMENT} (%s, %s, %s, %s)",
-        (str(uuid.uuid4()), migration.checksum, migration.name, len(migration.statements)),
-    )
     text = migration.sql
     # The newline ends a trailing `--` comment; the `;` a last statement written without one.
-    query = f"{_ONE_QUERY_PREFIX}{text}\n;\n{record};\nCOMMIT"
+    query = f"{_ONE_QUERY_PREFIX}{text}\n;\nEXECUTE {_RECORD_STATEMENT};\nCOMMIT"
     try:
         with server_busy():
             conn.execute(query)
@@ -435,18 +439,46 @@ def _apply_in_transaction(
         ) from None
 
 
-@functools.lru_cache(maxsize=8)
-def _record_sql(history_table: str, placeholders: tuple[str, ...] = ("%s",) * 4) -> sql.Composed:
-    """The finished history row, Prisma's columns only, taking (id, checksum, migration_name,
-    applied_steps_count). Prepared once per deploy as `tzurot_record` (`_setup_sql`): parsing
-    and planning it anew after every migration's DDL costs the server about as much again as a
-    small migration's own statements."""
-    id_, checksum, name, steps = (sql.SQL(p) for p in placeholders)
+_PLAN_PREFIX = "tzurot.plan_"  # session settings holding each one-query migration's history row
+_PLAN_NEXT = "tzurot.next"  # how many of them have been recorded (committed with each one)
+
+
+def _planned_record_sql(history_table: str) -> sql.Composed:
+    """The next planned history row (`_bind_plan`), inserted, the counter advanced: one row or
+    an error (a missing setting raises), never a silent nothing. The counter is a session
+    setting changed inside the migration's transaction, so a rolled-back migration rolls it
+    back too."""
     return sql.SQL(
         "INSERT INTO {history} (id, checksum, finished_at, migration_name, logs, started_at,"
-        " applied_steps_count) VALUES ({id}, {checksum}, clock_timestamp(), {name}, NULL, now(), {steps})"
-    ).format(history=history.table_identifier(history_table), id=id_, checksum=checksum, name=name,
-             steps=steps)
+        " applied_steps_count)"
+        " SELECT r->>'id', r->>'checksum', clock_timestamp(), r->>'name', NULL, now(), (r->>'steps')::int"
+        " FROM (SELECT current_setting({prefix} || set_config({next},"
+        " (current_setting({next})::int + 1)::text, false))::json AS r) AS planned"
+    ).format(history=history.table_identifier(history_table), prefix=sql.Literal(_PLAN_PREFIX),
+             next=sql.Literal(_PLAN_NEXT))
+
+
+def _bind_plan(conn: psycopg.Connection, migrations: Sequence[Migration]) -> None:
+    """Bind the history rows of the migrations sent as one query, in order, into session
+    settings (one statement, values as bound parameters), for `EXECUTE tzurot_record`."""
+    names = [_PLAN_NEXT] + [f"{_PLAN_PREFIX}{n}" for n in range(1, len(migrations) + 1)]
+    rows = ["0"] + [
+        json.dumps({"id": str(uuid.uuid4()), "checksum": m.checksum, "name": m.name,
+                    "steps": len(m.statements)})
+        for m in migrations
+    ]
+    conn.execute("SELECT count(set_config(k, v, false)) FROM unnest(%s::text[], %s::text[]) AS t(k, v)",
+                 (names, rows))
+
+
+@functools.lru_cache(maxsize=8)
+def _record_sql(history_table: str) -> sql.Composed:
+    """The finished history row, Prisma's columns only, taking the parameters (id, checksum,
+    migration_name, applied_steps_count): for migrations sent statement by statement."""
+    return sql.SQL(
+        "INSERT INTO {history} (id, checksum, finished_at, migration_name, logs, started_at,"
+        " applied_steps_count) VALUES (%s, %s, clock_timestamp(), %s, NULL, now(), %s)"
+    ).format(history=history.table_identifier(history_table))
 
 
 def _apply_statement_by_statement(

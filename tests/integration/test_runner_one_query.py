@@ -73,3 +73,23 @@ def test_a_failure_at_commit_applies_nothing_and_says_so(tzurot_empty_db: str, t
     assert "parent" not in tables(tzurot_empty_db)
     with psycopg.connect(tzurot_empty_db) as conn:
         assert read(conn, "_prisma_migrations") == []
+
+
+def test_history_rows_are_bound_values_whatever_the_names(tzurot_empty_db: str, tmp_path: Path):
+    """No value is written into the SQL text: names with quotes, backslashes, dollar signs,
+    placeholders and non-ASCII letters are recorded exactly, each row with its own file."""
+    import hashlib
+
+    root = tmp_path / "migrations"
+    names = ["20250101000000_it's", '20250102000000_say_"hi"', "20250103000000_back\\slash_$$_%s",
+             "20250104000000_ärger_日本", "20250105000000_semi;colon -- not a comment"]
+    bodies = {name: f"CREATE TABLE t{i} (id int);\n" for i, name in enumerate(names)}
+    for name, body in bodies.items():
+        write(root, name, body)
+    assert deploy(tzurot_empty_db, root).applied_names == names
+    with psycopg.connect(tzurot_empty_db) as conn:
+        rows = read(conn, "_prisma_migrations")
+    assert [(r.migration_name, r.checksum, r.applied_steps_count) for r in rows] == [
+        (name, hashlib.sha256(body.encode()).hexdigest(), 1) for name, body in bodies.items()
+    ]
+    assert len({r.id for r in rows}) == len(names) and all(r.is_applied for r in rows)
