@@ -134,7 +134,13 @@ class _ForkedChild(_InCaller):
 
     def __enter__(self) -> _ForkedChild:
         read_fd, write_fd = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to spare (a limit, a sandbox): the caller computes them
+            os.close(read_fd)
+            os.close(write_fd)
+            self._received = {}
+            return self
         if pid == 0:  # the child
             _run_child(self._migrations, read_fd, write_fd)
         os.close(write_fd)

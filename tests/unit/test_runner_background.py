@@ -70,6 +70,21 @@ def test_a_child_that_dies_costs_time_not_fingerprints(tmp_path: Path):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the forked child is used on Linux only")
+def test_a_fork_that_fails_leaves_the_work_to_the_caller(tmp_path: Path):
+    out = run(tmp_path, """
+        def refuse():
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        os.fork = refuse
+        before = sorted(os.listdir("/proc/self/fd"))
+        with background.fingerprinter(migrations) as prints:
+            got = prints.results(names)
+        assert got == expected, got
+        print(type(prints).__name__, sorted(os.listdir("/proc/self/fd")) == before)
+    """)
+    assert out == "_ForkedChild True"  # tried to fork, computed in the caller, closed the pipe
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the forked child is used on Linux only")
 def test_a_child_not_asked_is_killed_and_reaped(tmp_path: Path):
     out = run(tmp_path, """
         import time
