@@ -10,7 +10,9 @@ waiting for the server. `fingerprinter()` overlaps the two:
 - elsewhere (a process with other threads, where fork is unsafe; macOS;
   Windows) a worker thread computes them only while the main thread waits on
   the server (`server_busy()`), with the interpreter's switch interval
-  lowered so the main thread gets the GIL back promptly.
+  lowered so the main thread gets the GIL back promptly;
+- for fewer than 8 migrations (a typical production deploy), the caller
+  computes them at the end: cheaper than starting either.
 
 Either way `results()` returns every fingerprint asked for, computing in
 the caller whatever the background could not deliver: a lost child or
