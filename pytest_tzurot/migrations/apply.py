@@ -152,7 +152,9 @@ def _apply_plan(
     conn.execute(sql.SQL(";\n").join(_setup_sql(history_table, schema)))
     by_name = {m.name: m for m in migrations}
     pending = [by_name[step.name] for step in plan.planned]
-    _bind_plan(conn, [m for m, step in zip(pending, plan.planned, strict=True) if _one_query(m, step)])
+    steps = list(zip(pending, plan.planned, strict=True))
+    one_query = [_one_query(m, step) for m, step in steps]
+    _bind_plan(conn, [m for (m, _), whole in zip(steps, one_query, strict=True) if whole])
     have = fingerprints.recorded(conn, history_table)  # stable while the lock is held
     unprinted = _unprinted(migrations, rows, have)
     applied: list[AppliedMigration] = []
@@ -165,8 +167,14 @@ def _apply_plan(
 
     with fingerprinter(pending + unprinted) as prints:
         try:
-            for migration, step in zip(pending, plan.planned, strict=True):
-                done = _apply(conn, migration, step, history_table, prints.server_busy)
+            reset = False  # a migration reset the session: the plan must be bound again
+            for i, (migration, step) in enumerate(steps):
+                if reset and one_query[i]:
+                    rest = [m for (m, _), whole in zip(steps[i:], one_query[i:], strict=True) if whole]
+                    _bind_plan(conn, rest, history_table)
+                    reset = False
+                done = _apply(conn, migration, step, history_table, one_query[i], prints.server_busy)
+                reset = reset or _resets_session(migration)
                 applied.append(done)
                 if progress is not None:
                     progress(done)
@@ -294,15 +302,16 @@ def _apply(
     migration: Migration,
     step: PlannedMigration,
     history_table: str,
+    one_query: bool,
     server_busy: Callable[[], AbstractContextManager[object]],
 ) -> AppliedMigration:
-    """Apply one migration; `server_busy` wraps the calls that wait on the server (the
-    fingerprint worker runs only inside it)."""
+    """Apply one migration (`one_query` is `_one_query(migration, step)`); `server_busy` wraps
+    the calls that wait on the server (the fingerprint worker runs only inside it)."""
     started = time.perf_counter()
     if not step.transactional:
         with server_busy():
             _apply_statement_by_statement(conn, migration, history_table)
-    elif _one_query(migration, step):
+    elif one_query:
         _apply_as_one_query(conn, migration, server_busy)
     else:  # the file has its own BEGIN/COMMIT: they must be dropped, statement by statement
         with server_busy():
@@ -313,8 +322,24 @@ def _apply(
 
 def _one_query(migration: Migration, step: PlannedMigration) -> bool:
     """Whether the migration is sent as one query: transactional, without BEGIN/COMMIT of its
-    own (`_planned` counted every statement as executable)."""
-    return step.transactional and step.statements == len(migration.statements)
+    own (`_planned` counted every statement as executable), and not resetting the session
+    settings that carry its history row (`RESET ALL`: such a file runs statement by statement,
+    its row bound as parameters)."""
+    return (step.transactional and step.statements == len(migration.statements)
+            and not _resets_session(migration))
+
+
+def _resets_session(migration: Migration) -> bool:
+    """Whether the file holds `RESET ...` or `DISCARD ...`, which can drop the bound plan
+    (`_bind_plan`) or the prepared `tzurot_record`."""
+    lowered = migration.sql.lower()
+    if "reset" not in lowered and "discard" not in lowered:  # the common case, decided cheaply
+        return False
+    for stmt in migration.statements:
+        words = leading_words(stmt.text, 1)
+        if words in (["RESET"], ["DISCARD"]):
+            return True
+    return False
 
 
 def _apply_as_one_query(
@@ -458,9 +483,12 @@ def _planned_record_sql(history_table: str) -> sql.Composed:
              next=sql.Literal(_PLAN_NEXT))
 
 
-def _bind_plan(conn: psycopg.Connection, migrations: Sequence[Migration]) -> None:
+def _bind_plan(conn: psycopg.Connection, migrations: Sequence[Migration], history_table: str | None = None,
+               ) -> None:
     """Bind the history rows of the migrations sent as one query, in order, into session
-    settings (one statement, values as bound parameters), for `EXECUTE tzurot_record`."""
+    settings (one statement, values as bound parameters), for `EXECUTE tzurot_record`. With
+    `history_table` (binding again after a migration reset the session), prepare
+    `tzurot_record` again if it was discarded."""
     names = [_PLAN_NEXT] + [f"{_PLAN_PREFIX}{n}" for n in range(1, len(migrations) + 1)]
     rows = ["0"] + [
         json.dumps({"id": str(uuid.uuid4()), "checksum": m.checksum, "name": m.name,
@@ -469,6 +497,12 @@ def _bind_plan(conn: psycopg.Connection, migrations: Sequence[Migration]) -> Non
     ]
     conn.execute("SELECT count(set_config(k, v, false)) FROM unnest(%s::text[], %s::text[]) AS t(k, v)",
                  (names, rows))
+    if history_table is not None:
+        found = conn.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s",
+                             (_RECORD_STATEMENT,)).fetchone()
+        if found is None:
+            conn.execute(sql.SQL("PREPARE {} AS {}").format(
+                sql.Identifier(_RECORD_STATEMENT), _planned_record_sql(history_table)))
 
 
 @functools.lru_cache(maxsize=8)

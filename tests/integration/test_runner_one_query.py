@@ -93,3 +93,28 @@ def test_history_rows_are_bound_values_whatever_the_names(tzurot_empty_db: str, 
         (name, hashlib.sha256(body.encode()).hexdigest(), 1) for name, body in bodies.items()
     ]
     assert len({r.id for r in rows}) == len(names) and all(r.is_applied for r in rows)
+
+
+def test_migrations_that_reset_the_session_do_not_lose_the_rows_of_the_next_ones(
+    tzurot_empty_db: str, tmp_path: Path
+):
+    """The planned history rows live in session settings and a prepared statement: a file with
+    RESET ALL runs statement by statement, and after it (or a DISCARD ALL outside a transaction)
+    the plan is bound again for the rest."""
+    root = tmp_path / "migrations"
+    bodies = {
+        "001_a": "CREATE TABLE a (id int);\n",
+        "002_reset": "RESET ALL;\nCREATE TABLE b (id int);\n",
+        "003_c": "CREATE TABLE c (id int);\n",
+        "004_discard": "-- tzurot: no-transaction\nDISCARD ALL;\n",
+        "005_e": "CREATE TABLE e (id int);\n",
+        "006_f": "CREATE TABLE f (id int);\n",
+    }
+    for name, body in bodies.items():
+        write(root, name, body)
+    result = deploy(tzurot_empty_db, root)
+    assert result.applied_names == list(bodies)
+    with psycopg.connect(tzurot_empty_db) as conn:
+        rows = read(conn, "_prisma_migrations")
+    assert [r.migration_name for r in rows] == list(bodies) and all(r.is_applied for r in rows)
+    assert {"a", "b", "c", "e", "f"} <= tables(tzurot_empty_db)
