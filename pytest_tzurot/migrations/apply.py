@@ -150,11 +150,15 @@ def _apply_plan(
     then record the fingerprints of what was applied (also after a failure)."""
     plan, rows = _plan(conn, migrations, history_table, target, dry_run=False)
     conn.execute(sql.SQL(";\n").join(_setup_sql(history_table, schema)))
+    # Every later statement names the tables with their schema: a migration may change the
+    # search_path (pg_dump's output empties it) and must not lose them.
+    history_table = _qualified(conn, history_table)
     by_name = {m.name: m for m in migrations}
     pending = [by_name[step.name] for step in plan.planned]
     steps = list(zip(pending, plan.planned, strict=True))
     one_query = [_one_query(m, step) for m, step in steps]
-    _bind_plan(conn, [m for (m, _), whole in zip(steps, one_query, strict=True) if whole])
+    _bind_plan(conn, [m for (m, _), whole in zip(steps, one_query, strict=True) if whole], history_table,
+               prepare=True)
     have = fingerprints.recorded(conn, history_table)  # stable while the lock is held
     unprinted = _unprinted(migrations, rows, have)
     applied: list[AppliedMigration] = []
@@ -171,7 +175,7 @@ def _apply_plan(
             for i, (migration, step) in enumerate(steps):
                 if reset and one_query[i]:
                     rest = [m for (m, _), whole in zip(steps[i:], one_query[i:], strict=True) if whole]
-                    _bind_plan(conn, rest, history_table)
+                    _bind_plan(conn, rest, history_table, prepare=False)
                     reset = False
                 done = _apply(conn, migration, step, history_table, one_query[i], prints.server_busy)
                 reset = reset or _resets_session(migration)
@@ -194,18 +198,22 @@ def _apply_plan(
 
 def _setup_sql(history_table: str, schema: str | None) -> list[sql.Composable]:
     """The statements every deploy runs before applying anything, sent as one query (they hold
-    no value): the URL's schema (as Prisma creates it), both tables, and the prepared insert
-    of the next planned history row."""
+    no value): the URL's schema (as Prisma creates it) and both tables."""
     statements: list[sql.Composable] = []
     if schema:
         statements.append(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-    return [
-        *statements,
-        history.create_sql(history_table),
-        fingerprints.create_sql(history_table),
-        sql.SQL("PREPARE {} AS {}").format(
-            sql.Identifier(_RECORD_STATEMENT), _planned_record_sql(history_table)),
-    ]
+    return [*statements, history.create_sql(history_table), fingerprints.create_sql(history_table)]
+
+
+def _qualified(conn: psycopg.Connection, history_table: str) -> str:
+    """`schema.table` for the history table as the session's search_path finds it now."""
+    if "." in history_table:
+        return history_table
+    row = conn.execute(
+        "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.oid = to_regclass(%s)", (history.regclass_name(history_table),)
+    ).fetchone()
+    return f"{row[0]}.{history_table}" if row else history_table
 
 
 def _unprinted(migrations: Sequence[Migration], rows: Sequence[HistoryRow],
@@ -483,12 +491,11 @@ def _planned_record_sql(history_table: str) -> sql.Composed:
              next=sql.Literal(_PLAN_NEXT))
 
 
-def _bind_plan(conn: psycopg.Connection, migrations: Sequence[Migration], history_table: str | None = None,
-               ) -> None:
+def _bind_plan(conn: psycopg.Connection, migrations: Sequence[Migration], history_table: str, *,
+               prepare: bool) -> None:
     """Bind the history rows of the migrations sent as one query, in order, into session
-    settings (one statement, values as bound parameters), for `EXECUTE tzurot_record`. With
-    `history_table` (binding again after a migration reset the session), prepare
-    `tzurot_record` again if it was discarded."""
+    settings (one statement, values as bound parameters), for `EXECUTE tzurot_record`; with
+    `prepare`, or when a migration discarded it, prepare `tzurot_record` too."""
     names = [_PLAN_NEXT] + [f"{_PLAN_PREFIX}{n}" for n in range(1, len(migrations) + 1)]
     rows = ["0"] + [
         json.dumps({"id": str(uuid.uuid4()), "checksum": m.checksum, "name": m.name,
@@ -497,12 +504,12 @@ def _bind_plan(conn: psycopg.Connection, migrations: Sequence[Migration], histor
     ]
     conn.execute("SELECT count(set_config(k, v, false)) FROM unnest(%s::text[], %s::text[]) AS t(k, v)",
                  (names, rows))
-    if history_table is not None:
-        found = conn.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s",
-                             (_RECORD_STATEMENT,)).fetchone()
-        if found is None:
-            conn.execute(sql.SQL("PREPARE {} AS {}").format(
-                sql.Identifier(_RECORD_STATEMENT), _planned_record_sql(history_table)))
+    if not prepare:
+        prepare = conn.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s",
+                               (_RECORD_STATEMENT,)).fetchone() is None
+    if prepare:
+        conn.execute(sql.SQL("PREPARE {} AS {}").format(
+            sql.Identifier(_RECORD_STATEMENT), _planned_record_sql(history_table)))
 
 
 @functools.lru_cache(maxsize=8)

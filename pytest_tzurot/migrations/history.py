@@ -76,7 +76,7 @@ def ensure_table(conn: psycopg.Connection, table: str) -> None:
 
 def exists(conn: psycopg.Connection, table: str) -> bool:
     """Whether the history table exists (as seen through the search_path)."""
-    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (_regclass_name(table),)).fetchone()
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (regclass_name(table),)).fetchone()
     return bool(row and row[0])
 
 
@@ -90,6 +90,6 @@ def read(conn: psycopg.Connection, table: str) -> list[HistoryRow]:
     return [HistoryRow(*row) for row in conn.execute(query).fetchall()]
 
 
-def _regclass_name(table: str) -> str:
-    # to_regclass parses its argument as SQL: quote each part so mixed case survives.
+def regclass_name(table: str) -> str:
+    """`table` as to_regclass reads it: each part quoted, so mixed case survives."""
     return ".".join('"' + part.replace('"', '""') + '"' for part in table.split(".", 1))

@@ -118,3 +118,23 @@ def test_migrations_that_reset_the_session_do_not_lose_the_rows_of_the_next_ones
         rows = read(conn, "_prisma_migrations")
     assert [r.migration_name for r in rows] == list(bodies) and all(r.is_applied for r in rows)
     assert {"a", "b", "c", "e", "f"} <= tables(tzurot_empty_db)
+
+
+def test_a_migration_emptying_the_search_path_does_not_hide_the_history_table(
+    tzurot_empty_db: str, tmp_path: Path
+):
+    """pg_dump's output starts with set_config('search_path', '', false): the runner names its
+    tables with their schema, so the row of that migration and of the next ones, and the
+    fingerprints at the end, are still recorded."""
+    root = tmp_path / "migrations"
+    write(root, "001_schema", "CREATE SCHEMA app;\n")
+    dump = "SELECT pg_catalog.set_config('search_path', '', false);\nCREATE TABLE app.b (id int);\n"
+    write(root, "002_from_pg_dump", dump)
+    for n in range(3, 11):  # enough migrations for the background fingerprints too
+        write(root, f"{n:03d}_t", f"CREATE TABLE public.t{n} (id int);\n")
+    names = sorted(p.name for p in root.iterdir())
+    assert deploy(tzurot_empty_db, root).applied_names == names
+    with psycopg.connect(tzurot_empty_db) as conn:
+        assert [r.migration_name for r in read(conn, "_prisma_migrations")] == names
+        printed = {r.migration_name: r.fingerprint for r in fp_mod.read(conn)}
+    assert printed == {name: fingerprint((root / name / "migration.sql").read_text()) for name in names}
