@@ -156,10 +156,12 @@ def _apply_plan(
     by_name = {m.name: m for m in migrations}
     pending = [by_name[step.name] for step in plan.planned]
     steps = list(zip(pending, plan.planned, strict=True))
-    one_query = [_one_query(m, step) for m, step in steps]
+    resets = [_resets_session(m) for m in pending]
+    one_query = [_one_query(m, step) and not reset for (m, step), reset in zip(steps, resets, strict=True)]
     _bind_plan(conn, [m for (m, _), whole in zip(steps, one_query, strict=True) if whole], history_table,
                prepare=True)
-    have = fingerprints.recorded(conn, history_table)  # stable while the lock is held
+    # Stable while the lock is held: only deploy, resolve and drift fix write it, all under it.
+    have = {(r.migration_name, r.checksum): r.fingerprint for r in fingerprints.read(conn, history_table)}
     unprinted = _unprinted(migrations, rows, have)
     applied: list[AppliedMigration] = []
 
@@ -167,7 +169,7 @@ def _apply_plan(
         recorded = [by_name[m.name] for m in applied] + unprinted
         found = prints.results([m.name for m in recorded])
         rows = [(m.name, m.checksum, found[m.name]) for m in recorded]
-        fingerprints.record_many(conn, rows, history_table, have.keys())
+        fingerprints.record_many(conn, rows, have.keys(), history_table)
 
     with fingerprinter(pending + unprinted) as prints:
         try:
@@ -178,7 +180,7 @@ def _apply_plan(
                     _bind_plan(conn, rest, history_table, prepare=False)
                     reset = False
                 done = _apply(conn, migration, step, history_table, one_query[i], prints.server_busy)
-                reset = reset or _resets_session(migration)
+                reset = reset or resets[i]
                 applied.append(done)
                 if progress is not None:
                     progress(done)
@@ -313,8 +315,9 @@ def _apply(
     one_query: bool,
     server_busy: Callable[[], AbstractContextManager[object]],
 ) -> AppliedMigration:
-    """Apply one migration (`one_query` is `_one_query(migration, step)`); `server_busy` wraps
-    the calls that wait on the server (the fingerprint worker runs only inside it)."""
+    """Apply one migration, as one query when `one_query` (decided in `_apply_plan`);
+    `server_busy` wraps the calls that wait on the server (the fingerprint worker runs only
+    inside it)."""
     started = time.perf_counter()
     if not step.transactional:
         with server_busy():
@@ -329,12 +332,11 @@ def _apply(
 
 
 def _one_query(migration: Migration, step: PlannedMigration) -> bool:
-    """Whether the migration is sent as one query: transactional, without BEGIN/COMMIT of its
-    own (`_planned` counted every statement as executable), and not resetting the session
-    settings that carry its history row (`RESET ALL`: such a file runs statement by statement,
-    its row bound as parameters)."""
-    return (step.transactional and step.statements == len(migration.statements)
-            and not _resets_session(migration))
+    """Whether the migration can be sent as one query: transactional and without BEGIN/COMMIT
+    of its own (`_planned` counted every statement as executable). A file that also resets the
+    session (`_resets_session`) is not: it runs statement by statement, its row bound as
+    parameters."""
+    return step.transactional and step.statements == len(migration.statements)
 
 
 def _resets_session(migration: Migration) -> bool:

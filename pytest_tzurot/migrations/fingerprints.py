@@ -92,20 +92,20 @@ def record(conn: psycopg.Connection, migration_name: str, checksum: str, fingerp
 def record_many(
     conn: psycopg.Connection,
     rows: Sequence[tuple[str, str, str | None]],
+    existing: Collection[tuple[str, str]],
     history_table: str = "_prisma_migrations",
-    existing: Collection[tuple[str, str]] | None = None,
 ) -> None:
     """Insert (or refresh) many `(migration_name, checksum, fingerprint)` rows, in one transaction.
 
-    `existing` is `recorded()` when the caller already has it (read under the migration lock,
-    so still true). New rows go in with one COPY, much cheaper than a multi-row INSERT;
-    existing ones (rare: a migration re-applied after `resolve --rolled-back`) are updated.
+    `existing` holds the `(migration_name, checksum)` pairs that already have a row (read under
+    the migration lock, so still true). New rows go in with one COPY, much cheaper than a
+    multi-row INSERT; existing ones (a migration applied again, a value of an older algorithm)
+    are updated.
     """
     if not rows:
         return
-    have = recorded(conn, history_table).keys() if existing is None else existing
-    new = [row for row in rows if (row[0], row[1]) not in have]
-    old = [row for row in rows if (row[0], row[1]) in have]
+    new = [row for row in rows if (row[0], row[1]) not in existing]
+    old = [row for row in rows if (row[0], row[1]) in existing]
     table = identifier(history_table)
     with conn.transaction():
         if new:
@@ -123,16 +123,6 @@ def record_many(
                 ).format(table=table),
                 (names, checksums, prints),
             )
-
-
-def recorded(conn: psycopg.Connection, history_table: str = "_prisma_migrations",
-             ) -> dict[tuple[str, str], str | None]:
-    """Every `(migration_name, checksum)` with a row, and its fingerprint; the table must exist."""
-    rows = conn.execute(
-        sql.SQL("SELECT migration_name, checksum, fingerprint FROM {table}").format(
-            table=identifier(history_table))
-    ).fetchall()
-    return {(name, checksum): value for name, checksum, value in rows}
 
 
 def read(conn: psycopg.Connection, history_table: str = "_prisma_migrations") -> list[FingerprintRow]:

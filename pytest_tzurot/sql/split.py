@@ -108,9 +108,12 @@ def skip_quoted(text: str, i: int) -> int:
     return i
 
 
-class _Routine:
+class RoutineBody:
     """psql's heuristic for SQL-standard routine bodies: in a statement starting with
-    CREATE [OR REPLACE] FUNCTION/PROCEDURE, BEGIN (and CASE inside it) ... END nest."""
+    CREATE [OR REPLACE] FUNCTION/PROCEDURE, BEGIN (and CASE inside it) ... END nest.
+
+    Feed it a statement's words in order (`word`); a `;` ends the statement only while
+    `depth` is 0. Shared by the splitter and the lint lexer, so both cut where psql does."""
 
     def __init__(self) -> None:
         self.words: list[str] = []
@@ -195,7 +198,7 @@ def _split(text: str) -> list[Statement]:
     start = 0
     i = 0
     parens = 0
-    routine = _Routine()
+    routine = RoutineBody()
     while True:
         found = (_SPECIAL_OR_WORD if routine.tracking else _SPECIAL).search(text, i)
         if found is None:
@@ -217,7 +220,7 @@ def _split(text: str) -> list[Statement]:
             if parens == 0 and routine.depth == 0:
                 _append(statements, text, start, i)
                 start = i + 1
-                routine = _Routine()
+                routine = RoutineBody()
         else:  # the start of a word (the pattern matched nothing else)
             word = _WORD.match(text, i)
             routine.word(word.group(0), parens)  # type: ignore[union-attr]

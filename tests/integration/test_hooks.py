@@ -41,6 +41,12 @@ def repo(tmp_path, monkeypatch):
     return root
 
 
+def _push(repo: Path) -> subprocess.CompletedProcess[str]:
+    """Run the installed pre-push hook as git would for a push to origin (not under Actions)."""
+    return subprocess.run([str(_hook(repo)), "origin", "x"], cwd=repo, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, env={**os.environ, "GITHUB_ACTIONS": ""})
+
+
 def _hook(root: Path) -> Path:
     return root / ".git" / "hooks" / "pre-push"
 
@@ -87,15 +93,7 @@ def test_the_hook_blocks_a_push_that_drops_the_protected_index_and_passes_a_clea
     bad = repo / "migrations" / "20250103000000_drop" / "migration.sql"
     bad.parent.mkdir()
     bad.write_text('DROP INDEX "idx_memories_embedding";\n')
-    env = {**os.environ, "GITHUB_ACTIONS": ""}
-    blocked = subprocess.run(
-        [str(_hook(repo)), "origin", "x"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
+    blocked = _push(repo)
     assert blocked.returncode == 1
     assert "TZ001" in blocked.stdout
     assert "push blocked" in blocked.stderr
@@ -104,13 +102,6 @@ def test_the_hook_blocks_a_push_that_drops_the_protected_index_and_passes_a_clea
         "CREATE INDEX IF NOT EXISTS idx_memories_embedding ON memories USING ivfflat "
         "(embedding vector_cosine_ops) WITH (lists = 50);\n"
     )
-    passed = subprocess.run(
-        [str(_hook(repo)), "origin", "x"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
+    passed = _push(repo)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "drift guard" in passed.stderr

@@ -15,7 +15,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from pytest_tzurot.sql.split import block_comment_end
+from pytest_tzurot.sql.split import RoutineBody, block_comment_end
 
 # Leading whitespace is part of every match: one regex call per token.
 _PATTERN = re.compile(
@@ -143,35 +143,23 @@ def statements(tokens: list[Token], text_length: int) -> list[Chunk]:
     CREATE [OR REPLACE] FUNCTION/PROCEDURE). Statements without tokens are left out."""
     chunks: list[Chunk] = []
     current: list[Token] = []
-    head: list[str] = []  # the statement's first four words, lower case
-    parens = depth = 0
-    routine = False
+    parens = 0
+    routine = RoutineBody()
     for token in tokens:
         kind = token.kind
         if kind == "punct":
             value = token.value
-            if value == ";" and parens == 0 and depth == 0:
+            if value == ";" and parens == 0 and routine.depth == 0:
                 if current:
                     chunks.append(Chunk(current, current[0].start, token.start))
-                current, head, routine = [], [], False
+                current, routine = [], RoutineBody()
                 continue
             if value == "(":
                 parens += 1
             elif value == ")":
                 parens = max(0, parens - 1)
         elif kind == "word":
-            lower = token.value.lower()
-            if len(head) < 4:
-                head.append(lower)
-                routine = head[:1] == ["create"] and (
-                    head[1:2] in (["function"], ["procedure"])
-                    or (head[1:3] == ["or", "replace"] and head[3:4] in (["function"], ["procedure"]))
-                )
-            if routine and not parens:
-                if lower == "begin" or (lower == "case" and depth >= 1):
-                    depth += 1
-                elif lower == "end" and depth > 0:
-                    depth -= 1
+            routine.word(token.value, parens)
         current.append(token)
     if current:
         chunks.append(Chunk(current, current[0].start, text_length))
