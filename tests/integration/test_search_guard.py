@@ -156,11 +156,13 @@ def test_hnsw_filter_leaving_fewer_than_k_rows_fails_and_iterative_scan_fixes_it
 
 
 def test_hnsw_iterative_scan_returns_k_rows(tmp_path: Path, tzurot_empty_db: str) -> None:
+    # pgvector draws HNSW levels at random: with m = 8, ef_construction = 32 recall@10 ranged
+    # 0.875-0.98 over runs (once under the 0.9 default); m = 16, ef_construction = 64 gave 0.995-1.0.
     manifest = project(
         tmp_path,
         GOOD,
         method="hnsw",
-        options="m = 8, ef_construction = 32",
+        options="m = 16, ef_construction = 64",
         rows=1000,
         settings="{hnsw.ef_search: 10, hnsw.iterative_scan: strict_order}",
     )
